@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from tao_skill.schemagen.jsonschema_build import build_schema
+from tao_skill.schemagen.skill_info import validate_skill_info
 from tao_skill.schemagen.template import render_template
 
 GENERATOR_VERSION = "1"
@@ -59,8 +60,15 @@ def build_outputs(skill_dir: Path) -> dict[str, str]:
         raise SchemaGenError(f"{info_path}: schema_actions {unknown} have no model in {entry} (has {sorted(models)})")
     outputs: dict[str, str] = {}
     manifest_actions = {}
+    schemas = {
+        action: build_schema(models[action], action=action, network_arch=network, generator_version=GENERATOR_VERSION)
+        for action in actions
+    }
+    problems = validate_skill_info(info, schemas)
+    if problems:
+        raise SchemaGenError("\n".join(problems))
     for action in actions:
-        schema = build_schema(models[action], action=action, network_arch=network, generator_version=GENERATOR_VERSION)
+        schema = schemas[action]
         schema_rel = f"schemas/{action}.schema.json"
         template_rel = f"references/spec_template_{action}.yaml"
         outputs[schema_rel] = _dump_json(schema)

@@ -1,0 +1,160 @@
+"""Validation of a skill's hand-written ``references/skill_info.yaml``.
+
+The file is the machine-readable truth the runner acts on, so a typo in it must fail loudly at
+generation time rather than silently change a job: the structure is checked with a pydantic model and
+every dotted spec key it names must exist in the generated schema of its action.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+MAPPING_FUNCTIONS = (
+    "key",
+    "output_dir",
+    "parent_model",
+    "parent_model_or_ptm",
+    "ptm",
+    "resume_model",
+    "create_onnx_file_2d",
+    "create_onnx_file_3d",
+)
+DATA_SOURCES = ("train_datasets", "eval_dataset", "inference_dataset")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class InputSpec(_Strict):
+    type: Literal["file", "folder"]
+    optional: bool = False
+    extract_to_parent: bool = False
+
+
+class OutputSpec(_Strict):
+    type: Literal["file", "folder"]
+
+
+class ActionInfo(_Strict):
+    command: list[str] = Field(min_length=1)
+    config_format: Literal["yaml"] = "yaml"
+    inputs: dict[str, InputSpec] = {}
+    outputs: dict[str, OutputSpec] = {}
+    upload_excludes: list[str] = []
+
+
+class DataSourceEntry(_Strict):
+    source: Literal["train_datasets", "eval_dataset", "inference_dataset"]
+    path: str
+
+
+class MappingSpec(_Strict):
+    function: Literal[MAPPING_FUNCTIONS]  # type: ignore[valid-type]
+    artifact: str | None = None
+    subdir: str | None = None
+
+
+class Monitoring(_Strict):
+    metric: str
+    direction: Literal["maximize", "minimize"]
+
+
+class GpuGuidance(_Strict):
+    min_gpus: int = Field(ge=0)
+    recommended_gpus: int = Field(ge=0)
+    min_vram_gb: int = Field(ge=0)
+    notes: str = ""
+
+
+class Artifacts(_Strict):
+    checkpoint_glob: str
+    status_file: str = "status.json"
+
+
+class SkillInfo(_Strict):
+    name: str
+    network_arch: str = Field(pattern=r"^[a-z0-9_]+$")
+    description: str
+    automl_enabled: bool
+    dataset_type: str
+    data_format: list[str]
+    monitoring: Monitoring
+    gpu_spec_key: str
+    gpu_guidance: GpuGuidance
+    config_entry: str = Field(pattern=r"^[\w.]+:\w+$")
+    schema_actions: list[str]
+    spec_templates: dict[str, str]
+    actions: dict[str, ActionInfo]
+    data_sources: dict[str, dict[str, DataSourceEntry]]
+    spec_params: dict[str, dict[str, Literal[MAPPING_FUNCTIONS] | MappingSpec]]  # type: ignore[valid-type]
+    spec_shorthand_keys: dict[str, str]
+    key_defaults: dict[str, Any] = {}
+    artifacts: Artifacts
+    tools: dict[str, list[str]] = {}
+    notes: list[str] = []
+
+
+def _schema_has(schema: dict[str, Any], dotted: str) -> bool:
+    node = schema
+    for part in dotted.split("."):
+        props = node.get("properties")
+        if not isinstance(props, dict) or part not in props:
+            return False
+        node = props[part]
+    return True
+
+
+def validate_skill_info(info: dict[str, Any], schemas: dict[str, dict[str, Any]] | None = None) -> list[str]:
+    """Problems of a parsed skill_info.yaml ([] = valid).
+
+    With ``schemas`` ({action: generated schema}) also checks that every dotted key named in
+    ``actions.*.inputs/outputs``, ``data_sources``, ``spec_params``, ``spec_shorthand_keys``,
+    ``key_defaults`` and ``gpu_spec_key`` exists in the schema of its action.
+    """
+    try:
+        parsed = SkillInfo.model_validate(info)
+    except ValidationError as exc:
+        return [f"skill_info.yaml: `{'.'.join(map(str, e['loc']))}` {e['msg']}" for e in exc.errors()]
+    problems: list[str] = []
+    for action in parsed.actions:
+        if action not in parsed.schema_actions:
+            problems.append(f"skill_info.yaml: action `{action}` has no entry in schema_actions")
+    for table in ("data_sources", "spec_params"):
+        for action in getattr(parsed, table):
+            if action not in parsed.actions:
+                problems.append(f"skill_info.yaml: {table}.{action} names an action that is not under `actions`")
+    if schemas is None:
+        return problems
+
+    def need(action: str, key: str, where: str) -> None:
+        if key == "results_dir" and where.endswith("outputs"):
+            return
+        schema = schemas.get(action)
+        if schema is None:
+            problems.append(f"skill_info.yaml: {where} refers to action `{action}` which has no generated schema")
+        elif not _schema_has(schema, key):
+            problems.append(f"skill_info.yaml: {where} names `{key}`, which is not a key of the {action} schema")
+
+    for action, spec in parsed.actions.items():
+        for key in spec.inputs:
+            need(action, key, f"actions.{action}.inputs")
+        for key in spec.outputs:
+            need(action, key, f"actions.{action}.outputs")
+    for action, table in parsed.data_sources.items():
+        for key in table:
+            need(action, key, f"data_sources.{action}")
+    for action, table in parsed.spec_params.items():
+        for key in table:
+            need(action, key, f"spec_params.{action}")
+    for short, key in parsed.spec_shorthand_keys.items():
+        if not any(_schema_has(s, key) for s in schemas.values()):
+            problems.append(f"skill_info.yaml: spec_shorthand_keys.{short} -> `{key}` exists in no generated schema")
+    for key in parsed.key_defaults:
+        if not any(_schema_has(s, key) for s in schemas.values()):
+            problems.append(f"skill_info.yaml: key_defaults `{key}` exists in no generated schema")
+    if "train" in schemas and not _schema_has(schemas["train"], parsed.gpu_spec_key):
+        problems.append(f"skill_info.yaml: gpu_spec_key `{parsed.gpu_spec_key}` is not a key of the train schema")
+    return problems
