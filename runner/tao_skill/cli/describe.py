@@ -1,0 +1,86 @@
+"""`tao-skill list` and `tao-skill describe NETWORK [ACTION]`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+def _describe(skill, action: str | None) -> dict:
+    from tao_skill.spec import leaf_schemas  # noqa: PLC0415
+
+    info = skill.info
+    actions = [action] if action else skill.actions
+    out = {"ok": True, "network": skill.network, "name": info.get("name"), "description": info.get("description"),
+           "skill_dir": str(skill.root), "automl_enabled": info.get("automl_enabled", False),
+           "automl_runnable": skill.automl_problem is None, "automl_status": skill.automl_problem or "runnable",
+           "monitoring": info.get("monitoring"), "shorthand_keys": info.get("spec_shorthand_keys", {}),
+           "actions": {}}
+    for name in actions:
+        inputs = info["actions"][name].get("inputs", {})
+        table = info.get("data_sources", {}).get(name, {})
+        try:
+            schema = skill.load_schema(name)
+            leaves = leaf_schemas(schema)
+            popular = {k: leaves[k].get("default") for k in schema.get("x-tao-popular", []) if k in leaves}
+        except Exception:  # noqa: BLE001 - describe still works without generated schemas
+            popular = {}
+        out["actions"][name] = {
+            "command": info["actions"][name]["command"],
+            "data_sources": [{"key": k, "source": v["source"], "expected": v["path"] or "(directory)",
+                              "mandatory": not inputs.get(k, {}).get("optional", False)} for k, v in table.items()],
+            "inputs": inputs,
+            "spec_params": info.get("spec_params", {}).get(name, {}),
+            "popular": popular,
+            "routes_to_automl": name == "train" and info.get("automl_enabled", False),
+        }
+    return out
+
+
+def _human(doc: dict) -> str:
+    lines = [f"{doc['network']} ({doc['name']}): {doc['description']}",
+             f"AutoML: {'enabled' if doc['automl_enabled'] else 'disabled'}, {doc['automl_status']}"]
+    for name, a in doc["actions"].items():
+        lines.append(f"\n[{name}]")
+        for d in a["data_sources"]:
+            lines.append(f"  data  {d['key']:<34} {d['source']:<18} {d['expected']}{'' if d['mandatory'] else ' (optional)'}")
+        for k, v in a["popular"].items():
+            lines.append(f"  param {k:<34} default {v}")
+    lines.append("\nshorthand: " + ", ".join(f"{k}={v}" for k, v in doc["shorthand_keys"].items()))
+    return "\n".join(lines)
+
+
+def register(cli: click.Group) -> None:
+    @cli.command("list")
+    @click.option("--skill-dir", type=click.Path(path_type=Path))
+    @click.option("--json", "json_mode", is_flag=True)
+    def list_cmd(skill_dir: Path | None, json_mode: bool) -> int:
+        """List the skills (networks) in the bank."""
+        from tao_skill.app import App  # noqa: PLC0415
+        from tao_skill.skills import discover  # noqa: PLC0415
+
+        skills = discover(skill_dir)
+        rows = [{"network": s.network, "name": s.info.get("name"), "actions": s.actions,
+                 "automl_enabled": s.info.get("automl_enabled", False), "skill_dir": str(s.root)}
+                for s in skills.values()]
+        App(json_mode).emit({"ok": True, "skills": rows},
+                            "\n".join(f"{r['network']:<16} {', '.join(r['actions'])}" for r in rows))
+        return 0
+
+    @cli.command("describe")
+    @click.argument("network")
+    @click.argument("action", required=False)
+    @click.option("--skill-dir", type=click.Path(path_type=Path))
+    @click.option("--json", "json_mode", is_flag=True)
+    def describe_cmd(network: str, action: str | None, skill_dir: Path | None, json_mode: bool) -> int:
+        """Actions, mandatory data sources, popular parameters, shorthand keys and AutoML status."""
+        from tao_skill.app import App  # noqa: PLC0415
+        from tao_skill.skills import get_skill, require_action  # noqa: PLC0415
+
+        skill = get_skill(network, skill_dir)
+        if action:
+            require_action(skill, action)
+        doc = _describe(skill, action)
+        App(json_mode).emit(doc, _human(doc))
+        return 0

@@ -1,0 +1,48 @@
+"""Options shared by `run` and `validate`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tao_skill.jobs import default_workspace
+
+
+def spec_options(func):
+    opts = [
+        click.option("--spec", "spec_file", type=click.Path(path_type=Path), help="A TAO-format YAML spec."),
+        click.option("--override", "overrides", multiple=True, metavar="KEY=VALUE",
+                     help="Set a spec key (dotted or shorthand); the value is parsed as YAML. Repeatable."),
+        click.option("--overrides-json", metavar="JSON|@FILE", help="A JSON object of dotted keys (or @file)."),
+        click.option("--train-dataset", metavar="URI", help="Root of the train_datasets data source."),
+        click.option("--eval-dataset", metavar="URI", help="Root of the eval_dataset data source."),
+        click.option("--inference-dataset", metavar="URI", help="Root of the inference_dataset data source."),
+        click.option("--automl-policy", type=click.Choice(["on", "off", "auto"]), help="Per-run AutoML policy."),
+        click.option("--request", metavar="TEXT", help="The user's request; phrases like 'no HPO' turn AutoML off."),
+        click.option("--parent-job", metavar="ID", help="Use this job's checkpoint/outputs (parent_model)."),
+        click.option("--ptm", metavar="URI", help="Pretrained model (ptm / parent_model_or_ptm)."),
+        click.option("--resume", metavar="JOB_ID", help="Resume this train job from its latest checkpoint."),
+        click.option("--key-env", metavar="VAR", help="Environment variable holding the encryption key "
+                                                      "(default TAO_SKILL_KEY)."),
+        click.option("--results-dir", metavar="URI", help="Results folder (local or s3://; default in the job dir)."),
+        click.option("--workspace", type=click.Path(path_type=Path), default=None,
+                     help="Workspace (default $TAO_SKILL_WORKSPACE or ./tao-workspace)."),
+        click.option("--skill-dir", type=click.Path(path_type=Path), help="A skill directory outside the bank."),
+        click.option("--json", "json_mode", is_flag=True, help="Print exactly one JSON document on stdout."),
+    ]
+    for opt in reversed(opts):
+        func = opt(func)
+    return func
+
+
+def request_from(network: str, action: str, kw: dict):
+    from tao_skill.plan import RunRequest  # noqa: PLC0415
+
+    return RunRequest(
+        network=network, action=action, spec_file=kw["spec_file"], overrides=list(kw["overrides"]),
+        overrides_json=kw["overrides_json"], train_dataset=kw["train_dataset"], eval_dataset=kw["eval_dataset"],
+        inference_dataset=kw["inference_dataset"], automl_policy=kw["automl_policy"], request=kw["request"],
+        parent_job=kw["parent_job"], ptm=kw["ptm"], resume=kw["resume"], key_env=kw["key_env"],
+        results_dir=kw["results_dir"], workspace=kw["workspace"] or default_workspace(), skill_dir=kw["skill_dir"],
+    )

@@ -1,0 +1,103 @@
+"""spec_params mappings: fill spec keys from the job context (results dir, key, parent job, PTM, resume).
+
+Each applied mapping is recorded with its source so the plan explains every value the runner chose;
+a value the user set explicitly always wins and the plan says so.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tao_skill.artifacts import choose_checkpoint, find_checkpoints
+from tao_skill.errors import ErrorItem, RunnerError
+from tao_skill.jobs import Job, JobStore
+from tao_skill.skills import Skill
+from tao_skill.spec import REDACTED, get_dotted, set_dotted
+
+DEFAULT_KEY_ENV = "TAO_SKILL_KEY"
+
+
+@dataclass
+class MappingContext:
+    results_dir: Path
+    parent: Job | None = None
+    ptm: str | None = None
+    resume: Job | None = None
+    key_env: str | None = None
+
+
+def _parent_artifact(skill: Skill, parent: Job, artifact: str | None) -> tuple[str, str]:
+    if parent.status == "failed" or parent.status == "canceled":
+        raise RunnerError(ErrorItem("--parent-job", f"parent job {parent.id} {parent.status}; it has no usable output",
+                                    expected="a finished job", got=parent.status))
+    results = Path(parent.results_dir)
+    if artifact:
+        files = find_checkpoints(results, artifact)
+        if not files:
+            raise RunnerError(ErrorItem("--parent-job", f"parent job {parent.id} has no file matching {artifact} in {results}",
+                                        got=parent.id))
+        return str(files[-1]), f"parent job {parent.id}: {files[-1].name}"
+    arts = skill.info.get("artifacts", {})
+    mon = skill.info.get("monitoring", {})
+    ckpt, why = choose_checkpoint(results, arts.get("checkpoint_glob", "*.pth"), mon.get("metric", ""),
+                                  mon.get("direction", "maximize"), arts.get("status_file", "status.json"))
+    if ckpt is None:
+        raise RunnerError(ErrorItem("--parent-job", f"parent job {parent.id} has no checkpoint ({why})", got=parent.id))
+    return str(ckpt), f"parent job {parent.id}: {why}"
+
+
+def apply_mappings(skill: Skill, action: str, spec: dict[str, Any], explicit: dict[str, str],
+                   ctx: MappingContext) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Apply the action's spec_params to ``spec`` in place.
+
+    Returns the plan's ``mappings`` entries and the secret environment for the child process.
+    """
+    entries: list[dict[str, Any]] = []
+    secret_env: dict[str, str] = {}
+    for key, spec_fn in skill.info.get("spec_params", {}).get(action, {}).items():
+        fn = spec_fn if isinstance(spec_fn, str) else spec_fn["function"]
+        opts = {} if isinstance(spec_fn, str) else spec_fn
+        value: Any = None
+        source = ""
+        if fn == "output_dir":
+            value = str(ctx.results_dir / opts["subdir"]) if opts.get("subdir") else str(ctx.results_dir)
+            source = "the job's results dir" + (" (reused from the resumed job)" if ctx.resume else "")
+        elif fn == "key":
+            var = ctx.key_env or DEFAULT_KEY_ENV
+            user_value = get_dotted(spec, key)
+            secret = user_value if key in explicit and user_value not in ("", None, REDACTED) else os.environ.get(var)
+            if secret:
+                secret_env["TAO_SKILL_ENCRYPTION_KEY"] = secret
+                set_dotted(spec, key, REDACTED)
+                entries.append({"key": key, "function": fn, "value": REDACTED,
+                                "source": explicit.get(key) or f"environment variable {var}"})
+            continue
+        elif fn in ("parent_model", "parent_model_or_ptm"):
+            if ctx.parent is not None:
+                value, source = _parent_artifact(skill, ctx.parent, opts.get("artifact"))
+            elif fn == "parent_model_or_ptm" and ctx.ptm:
+                value, source = ctx.ptm, "--ptm"
+        elif fn == "ptm":
+            if ctx.ptm:
+                value, source = ctx.ptm, "--ptm"
+        elif fn == "resume_model":
+            if ctx.resume is not None:
+                value, source = _parent_artifact(skill, ctx.resume, None)
+                source = source.replace("parent job", "resumed job")
+        elif fn in ("create_onnx_file_2d", "create_onnx_file_3d"):
+            name = "model_2d.onnx" if fn.endswith("2d") else "model_3d.onnx"
+            value, source = str(ctx.results_dir / name), "created in the job's results dir"
+        else:  # pragma: no cover - skill_info validation rejects unknown functions
+            raise RunnerError(ErrorItem(key, f"unknown spec_params function `{fn}`"))
+        if value is None:
+            continue
+        if key in explicit and get_dotted(spec, key) not in ("", None):
+            entries.append({"key": key, "function": fn, "value": get_dotted(spec, key),
+                            "source": f"explicit ({explicit[key]}) wins over {source}", "explicit": True})
+            continue
+        set_dotted(spec, key, value)
+        entries.append({"key": key, "function": fn, "value": value, "source": source})
+    return entries, secret_env

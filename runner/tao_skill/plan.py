@@ -1,0 +1,157 @@
+"""Steps 1-7 of a job as plain functions: everything `--dry-run` prints, and what a run executes.
+
+    load skill -> assemble spec -> policy/route -> spec_params -> dataset table -> validate -> staging plan
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tao_skill.datasets import check_inputs, fill_sources, is_remote, local_path
+from tao_skill.errors import ErrorItem, RunnerError
+from tao_skill.jobs import JobStore
+from tao_skill.mappings import MappingContext, apply_mappings
+from tao_skill.policy import decide
+from tao_skill.skills import Skill, get_skill, require_action
+from tao_skill.spec import SpecBuilder, get_dotted, redact, secret_keys
+from tao_skill.validation import validate
+
+
+@dataclass
+class RunRequest:
+    """Everything a user or agent can say about one run (the CLI flags, as data)."""
+
+    network: str
+    action: str
+    spec_file: Path | None = None
+    overrides: list[str] = field(default_factory=list)
+    overrides_json: str | None = None
+    train_dataset: str | None = None
+    eval_dataset: str | None = None
+    inference_dataset: str | None = None
+    automl_policy: str | None = None
+    request: str | None = None
+    parent_job: str | None = None
+    ptm: str | None = None
+    resume: str | None = None
+    key_env: str | None = None
+    results_dir: str | None = None
+    workspace: Path | None = None
+    skill_dir: Path | None = None
+
+
+@dataclass
+class Prepared:
+    """A resolved, validated job: the plan (safe to print) plus what only the launcher may see."""
+
+    skill: Skill
+    plan: dict[str, Any]
+    spec: dict[str, Any]
+    secret_env: dict[str, str]
+    store: JobStore
+    results_dir: Path
+    results_uri: str | None
+
+
+def command_for(skill: Skill, action: str, config_path: Path) -> list[str]:
+    argv = skill.info["actions"][action]["command"]
+    return [sys.executable if a == "python" else a.replace("{config_path}", str(config_path)) for a in argv]
+
+
+def _staging_plan(skill: Skill, action: str, spec: dict[str, Any], cache_dir: Path) -> list[dict[str, Any]]:
+    inputs = skill.info["actions"][action].get("inputs", {})
+    values = {k: get_dotted(spec, k) for k in inputs if get_dotted(spec, k)}
+    try:
+        from tao_skill.staging import plan_data_sources  # noqa: PLC0415
+    except ImportError:
+        plan_data_sources = None
+    if plan_data_sources is not None:
+        return plan_data_sources(values, inputs, cache_dir)
+    rows = []
+    for key, value in values.items():
+        remote = is_remote(str(value))
+        rows.append({"key": key, "uri": value, "local_path": None if remote else str(local_path(str(value))),
+                     "cached": not remote, "kind": "remote" if remote else "local"})
+    return rows
+
+
+def prepare(req: RunRequest) -> Prepared:
+    skill = get_skill(req.network, req.skill_dir)
+    require_action(skill, req.action)
+    action = req.action
+    decision = decide(skill, action, req.automl_policy, req.request)
+
+    schema = skill.load_schema(action)
+    builder = SpecBuilder(skill.load_template(action), schema, skill.info.get("spec_shorthand_keys", {}))
+    if req.spec_file:
+        builder.merge_file(req.spec_file)
+    builder.apply_overrides(req.overrides)
+    if req.overrides_json:
+        builder.apply_json(req.overrides_json)
+    if req.results_dir:
+        builder.set("results_dir", req.results_dir, "--results-dir")
+    builder.raise_errors()
+    spec, explicit = builder.spec, builder.explicit
+
+    store = JobStore(req.workspace or Path.cwd() / "tao-workspace")
+    parent = store.get(req.parent_job) if req.parent_job else None
+    resume = store.get(req.resume) if req.resume else None
+    if resume is not None and action != "train":
+        raise RunnerError(ErrorItem("--resume", "only train jobs can be resumed", got=action))
+    job_id = store.new_id(action)
+    results_uri = None
+    user_results = get_dotted(spec, "results_dir") if "results_dir" in explicit else None
+    if resume is not None:
+        results_dir = Path(resume.results_dir)
+    elif user_results and not is_remote(user_results):
+        results_dir = local_path(user_results).resolve()
+    else:
+        results_dir = store.job_dir(job_id) / "results"
+        results_uri = user_results or None
+    if results_uri:  # the job writes locally; the runner uploads at the end
+        explicit.pop("results_dir", None)
+
+    ctx = MappingContext(results_dir=results_dir, parent=parent, ptm=req.ptm, resume=resume, key_env=req.key_env)
+    mappings, secret_env = apply_mappings(skill, action, spec, explicit, ctx)
+    rows = fill_sources(skill, action, spec, explicit,
+                        {"train_datasets": req.train_dataset, "eval_dataset": req.eval_dataset,
+                         "inference_dataset": req.inference_dataset})
+    check_inputs(skill, action, spec)
+    errors = validate(schema, spec, entry=skill.info.get("config_entry"), action=action)
+    if errors:
+        raise RunnerError(errors)
+
+    secrets = secret_keys(schema)
+    safe_spec = redact(spec, secrets)
+    job_dir = store.job_dir(job_id)
+    data_sources = _staging_plan(skill, action, spec, store.workspace / "cache")
+    table = {r["key"]: r for r in rows}
+    for entry in data_sources:
+        entry.update({k: v for k, v in table.get(entry["key"], {}).items() if k in ("source", "from")})
+    plan: dict[str, Any] = {
+        "ok": True,
+        "network": skill.network,
+        "action": action,
+        "route": decision.route,
+        "route_reason": decision.route_reason,
+        "automl_policy": decision.automl_policy,
+        "policy_reason": decision.policy_reason,
+        "automl_runnable": decision.automl_runnable,
+        "notice": decision.notice,
+        "job_id": job_id,
+        "parent_job": req.parent_job or (req.resume if resume else None),
+        "workspace": str(store.workspace),
+        "job_dir": str(job_dir),
+        "results_dir": str(results_dir),
+        "results_uri": results_uri,
+        "skill_dir": str(skill.root),
+        "spec": safe_spec,
+        "mappings": mappings,
+        "data_sources": data_sources,
+        "dataset_table": rows,
+        "command": command_for(skill, action, job_dir / "spec.yaml"),
+    }
+    return Prepared(skill, plan, spec, secret_env, store, results_dir, results_uri)

@@ -1,0 +1,136 @@
+"""Skill discovery: the packaged skill bank and any directory with the same layout.
+
+A skill directory holds ``references/skill_info.yaml`` (hand-written), ``schemas/<action>.schema.json``
+and ``references/spec_template_<action>.yaml`` (generated) and ``skills/*/SKILL.md``. In an installed
+wheel the bank lives in the package data ``tao_skill/bank/<network>/``; in a source checkout (editable
+install) the repository root is the skill directory of this repo's network.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tao_skill.errors import ErrorItem, RunnerError
+
+SKILL_INFO = Path("references") / "skill_info.yaml"
+
+
+def _bank_roots() -> list[Path]:
+    roots: list[Path] = []
+    bank = resources.files("tao_skill") / "bank"
+    if bank.is_dir():
+        roots += sorted(Path(str(p)) for p in bank.iterdir() if (Path(str(p)) / SKILL_INFO).is_file())
+    # Source checkout / editable install: <repo>/runner/tao_skill -> <repo>
+    repo = Path(__file__).resolve().parents[2]
+    if (repo / SKILL_INFO).is_file() and (repo / "runner" / "tao_skill").is_dir():
+        roots.append(repo)
+    return roots
+
+
+@dataclass
+class Skill:
+    """A loaded skill directory."""
+
+    root: Path
+    info: dict[str, Any] = field(repr=False)
+
+    @property
+    def network(self) -> str:
+        return self.info["network_arch"]
+
+    @property
+    def actions(self) -> list[str]:
+        return list(self.info.get("actions", {}))
+
+    def schema_path(self, action: str) -> Path:
+        return self.root / "schemas" / f"{action}.schema.json"
+
+    def template_path(self, action: str) -> Path:
+        rel = self.info.get("spec_templates", {}).get(action, f"references/spec_template_{action}.yaml")
+        return self.root / rel
+
+    def load_schema(self, action: str) -> dict[str, Any]:
+        path = self.schema_path(action)
+        try:
+            return json.loads(path.read_text())
+        except FileNotFoundError:
+            raise RunnerError(ErrorItem(None, f"{path} is missing; generate it with `tao-skill schemas generate`",
+                                        expected="a generated schema")) from None
+        except json.JSONDecodeError as exc:
+            raise RunnerError(f"{path} is not valid JSON ({exc}); regenerate with `tao-skill schemas generate`") from None
+
+    def load_template(self, action: str) -> dict[str, Any]:
+        path = self.template_path(action)
+        try:
+            data = yaml.safe_load(path.read_text())
+        except FileNotFoundError:
+            raise RunnerError(f"{path} is missing; generate it with `tao-skill schemas generate`") from None
+        except yaml.YAMLError as exc:
+            raise RunnerError(f"{path} is not valid YAML ({exc}); regenerate with `tao-skill schemas generate`") from None
+        if not isinstance(data, dict):
+            raise RunnerError(f"{path} must hold a mapping; regenerate with `tao-skill schemas generate`")
+        return data
+
+    @cached_property
+    def automl_problem(self) -> str | None:
+        """Why AutoML cannot run for this skill now (None when it can)."""
+        if not self.info.get("automl_enabled", False):
+            return "AutoML is not enabled for this model (skill_info.yaml automl_enabled: false)"
+        for path, loader in ((self.schema_path("train"), json.loads), (self.template_path("train"), yaml.safe_load)):
+            try:
+                data = loader(path.read_text())
+            except (OSError, ValueError, yaml.YAMLError):
+                data = None
+            if not isinstance(data, dict):
+                return ("AutoML is enabled but not runnable for this model until schemas are generated "
+                        f"({path.relative_to(self.root)} is missing or does not parse; run `tao-skill schemas generate`)")
+        return None
+
+
+def load_skill_dir(root: Path) -> Skill:
+    root = Path(root).resolve()
+    path = root / SKILL_INFO
+    try:
+        info = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise RunnerError(f"{root} is not a skill directory: {SKILL_INFO} is missing") from None
+    except yaml.YAMLError as exc:
+        raise RunnerError(f"{path} is not valid YAML: {exc}") from None
+    if not isinstance(info, dict) or "network_arch" not in info:
+        raise RunnerError(f"{path} must be a mapping with `network_arch`")
+    return Skill(root, info)
+
+
+def discover(skill_dir: Path | None = None) -> dict[str, Skill]:
+    """Skills by network name; ``skill_dir`` (when given) is searched first and wins."""
+    found: dict[str, Skill] = {}
+    roots = ([Path(skill_dir)] if skill_dir else []) + _bank_roots()
+    for root in roots:
+        skill = load_skill_dir(root)
+        found.setdefault(skill.network, skill)
+    return found
+
+
+def get_skill(network: str, skill_dir: Path | None = None) -> Skill:
+    skills = discover(skill_dir)
+    if network in skills:
+        return skills[network]
+    close = difflib.get_close_matches(network, list(skills), n=1)
+    raise RunnerError(ErrorItem("network", f"unknown network `{network}`; known: {', '.join(sorted(skills)) or 'none'}",
+                                expected=sorted(skills), got=network, suggestion=close[0] if close else None))
+
+
+def require_action(skill: Skill, action: str) -> None:
+    if action not in skill.actions:
+        close = difflib.get_close_matches(action, skill.actions, n=1)
+        raise RunnerError(ErrorItem("action", f"`{skill.network}` has no action `{action}`; actions: "
+                                    f"{', '.join(skill.actions)}", expected=skill.actions, got=action,
+                                    suggestion=close[0] if close else None))

@@ -1,0 +1,174 @@
+"""Spec assembly: template <- --spec file <- --override KEY=VALUE <- --overrides-json, with shorthand keys.
+
+Every key is checked against the action's generated schema before anything runs, so a typo fails with
+a suggestion instead of being silently ignored or rejected deep inside the training code.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+import re
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from tao_skill.errors import ErrorItem, RunnerError
+
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+REDACTED = "***"
+
+
+def leaf_schemas(schema: dict[str, Any], prefix: str = "") -> dict[str, dict[str, Any]]:
+    """{dotted key: property schema} of every leaf of a generated schema."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, prop in schema.get("properties", {}).items():
+        key = prefix + name
+        if prop.get("type") == "object" and "properties" in prop:
+            out.update(leaf_schemas(prop, key + "."))
+        else:
+            out[key] = prop
+    return out
+
+
+def get_dotted(tree: dict[str, Any], dotted: str, default: Any = None) -> Any:
+    node: Any = tree
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return default
+        node = node[part]
+    return node
+
+
+def set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    node = tree
+    parts = dotted.split(".")
+    for part in parts[:-1]:
+        if not isinstance(node.get(part), dict):
+            node[part] = {}
+        node = node[part]
+    node[parts[-1]] = value
+
+
+def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict) and value:
+            out.update(flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def parse_value(raw: str, leaf: dict[str, Any] | None) -> Any:
+    """YAML-typed value of ``--override KEY=VALUE``, guided by the schema type of the key."""
+    try:
+        value = yaml.safe_load(raw) if raw != "" else ""
+    except yaml.YAMLError:
+        value = raw
+    kind = (leaf or {}).get("type")
+    if kind == "string":
+        return raw
+    if isinstance(value, str) and _NUMBER.match(value.strip()):
+        # PyYAML (YAML 1.1) reads 2e-4 as a string; every user means the number.
+        number = float(value)
+        return int(number) if kind == "integer" and number.is_integer() else number
+    if kind == "number" and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+class SpecBuilder:
+    """Collects values from every source, remembering which keys the user set explicitly."""
+
+    def __init__(self, template: dict[str, Any], schema: dict[str, Any], shorthand: dict[str, str]) -> None:
+        self.spec = copy.deepcopy(template)
+        self.leaves = leaf_schemas(schema)
+        self.sections = {k.rsplit(".", 1)[0] for k in self.leaves if "." in k}
+        self.shorthand = shorthand
+        self.explicit: dict[str, str] = {}
+        self.errors: list[ErrorItem] = []
+
+    def _resolve_key(self, key: str, source: str) -> str | None:
+        key = self.shorthand.get(key, key)
+        if key in self.leaves:
+            return key
+        candidates = list(self.leaves) + list(self.shorthand)
+        close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
+        if not close:
+            last = key.rsplit(".", 1)[-1]
+            tails = [k for k in self.leaves if k.rsplit(".", 1)[-1] == last]
+            close = tails[:1]
+        self.errors.append(ErrorItem(key, f"is not a known key of this action's spec (from {source})",
+                                     got=key, suggestion=self.shorthand.get(close[0], close[0]) if close else None))
+        return None
+
+    def set(self, key: str, value: Any, source: str) -> None:
+        resolved = self._resolve_key(key, source)
+        if resolved is not None:
+            set_dotted(self.spec, resolved, value)
+            self.explicit[resolved] = source
+
+    def merge_file(self, path: Path) -> None:
+        try:
+            data = yaml.safe_load(Path(path).read_text())
+        except FileNotFoundError:
+            raise RunnerError(ErrorItem("--spec", f"spec file {path} does not exist", got=str(path))) from None
+        except yaml.YAMLError as exc:
+            raise RunnerError(ErrorItem("--spec", f"spec file {path} is not valid YAML: {exc}", got=str(path))) from None
+        if data is None:
+            return
+        if not isinstance(data, dict):
+            raise RunnerError(ErrorItem("--spec", f"spec file {path} must hold a mapping", got=type(data).__name__))
+        for key, value in flatten(data).items():
+            if key not in self.leaves and key in self.sections and value == {}:
+                continue
+            self.set(key, value, f"--spec {Path(path).name}")
+
+    def apply_overrides(self, items: Iterable[str]) -> None:
+        for item in items:
+            if "=" not in item:
+                self.errors.append(ErrorItem(None, f"--override `{item}` must look like KEY=VALUE", got=item))
+                continue
+            key, raw = item.split("=", 1)
+            key = key.strip()
+            resolved = self.shorthand.get(key, key)
+            self.set(key, parse_value(raw, self.leaves.get(resolved)), "--override")
+
+    def apply_json(self, text: str) -> None:
+        if text.startswith("@"):
+            try:
+                text = Path(text[1:]).read_text()
+            except OSError as exc:
+                raise RunnerError(ErrorItem("--overrides-json", f"cannot read {text[1:]}: {exc.strerror}")) from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise RunnerError(ErrorItem("--overrides-json", f"is not valid JSON: {exc}")) from None
+        if not isinstance(data, dict):
+            raise RunnerError(ErrorItem("--overrides-json", "must be a JSON object of dotted keys", got=type(data).__name__))
+        for key, value in data.items():
+            if isinstance(value, dict):
+                for sub, v in flatten(value, f"{key}.").items():
+                    self.set(sub, v, "--overrides-json")
+            else:
+                self.set(key, value, "--overrides-json")
+
+    def raise_errors(self) -> None:
+        if self.errors:
+            raise RunnerError(self.errors)
+
+
+def redact(spec: dict[str, Any], secret_keys: Iterable[str]) -> dict[str, Any]:
+    """A copy with every non-empty secret value replaced by ***."""
+    out = copy.deepcopy(spec)
+    for key in secret_keys:
+        if get_dotted(out, key):
+            set_dotted(out, key, REDACTED)
+    return out
+
+
+def secret_keys(schema: dict[str, Any]) -> list[str]:
+    return [k for k, leaf in leaf_schemas(schema).items() if leaf.get("x-tao-secret") or leaf.get("writeOnly")]
