@@ -85,7 +85,14 @@ def prepare(req: RunRequest) -> Prepared:
     decision = decide(skill, action, req.automl_policy, req.request)
 
     schema = skill.load_schema(action)
-    builder = SpecBuilder(skill.load_template(action), schema, skill.info.get("spec_shorthand_keys", {}))
+    try:
+        base = skill.load_template(action)
+    except RunnerError:
+        # The schema's `default` is the same full default spec; the template is only its commented copy.
+        base = schema.get("default") or {}
+        if not base:
+            raise
+    builder = SpecBuilder(base, schema, skill.info.get("spec_shorthand_keys", {}))
     if req.spec_file:
         builder.merge_file(req.spec_file)
     builder.apply_overrides(req.overrides)
