@@ -57,3 +57,25 @@ def test_structural_errors_are_reported(repo):
     problems = validate_skill_info(info)
     assert any("actions.train.inputs.dataset.label_map.type" in p for p in problems)
     assert any("spec_params.train.results_dir" in p for p in problems)
+
+
+def test_demo_recipe_and_spec_are_valid(repo, schemas):
+    from tao_skill.spec import SpecBuilder
+
+    info = _info(repo)
+    assert [s["name"] for s in info["demo"]["steps"]] == ["data", "train_2d", "train_3d", "evaluate", "inference",
+                                                          "export"]
+    for action in ("train", "evaluate", "inference", "export"):
+        template = yaml.safe_load((repo / "references" / f"spec_template_{action}.yaml").read_text())
+        builder = SpecBuilder(template, schemas[action], info["spec_shorthand_keys"])
+        builder.merge_file(repo / "references" / "demo_spec_tiny.yaml")
+        assert builder.errors == []
+
+
+def test_demo_step_problems_are_reported(repo):
+    info = copy.deepcopy(_info(repo))
+    info["demo"]["steps"][2]["parent"] = "export"
+    info["demo"]["steps"][0]["tool"] = "synthesize"
+    problems = validate_skill_info(info)
+    assert any("names parent `export` before it ran" in p for p in problems)
+    assert any("unknown tool `synthesize`" in p for p in problems)

@@ -74,6 +74,19 @@ class Artifacts(_Strict):
     status_file: str = "status.json"
 
 
+class DemoStep(_Strict):
+    name: str
+    tool: str | None = None
+    run: str | None = None
+    parent: str | None = None
+    args: list[str] = []
+
+
+class Demo(_Strict):
+    summary: str
+    steps: list[DemoStep] = Field(min_length=1)
+
+
 class SkillInfo(_Strict):
     name: str
     network_arch: str = Field(pattern=r"^[a-z0-9_]+$")
@@ -94,6 +107,7 @@ class SkillInfo(_Strict):
     key_defaults: dict[str, Any] = {}
     artifacts: Artifacts
     tools: dict[str, list[str]] = {}
+    demo: Demo | None = None
     notes: list[str] = []
 
 
@@ -126,6 +140,18 @@ def validate_skill_info(info: dict[str, Any], schemas: dict[str, dict[str, Any]]
         for action in getattr(parsed, table):
             if action not in parsed.actions:
                 problems.append(f"skill_info.yaml: {table}.{action} names an action that is not under `actions`")
+    if parsed.demo:
+        seen: set[str] = set()
+        for step in parsed.demo.steps:
+            if (step.tool is None) == (step.run is None):
+                problems.append(f"skill_info.yaml: demo step `{step.name}` needs exactly one of `tool` or `run`")
+            if step.tool and step.tool not in parsed.tools:
+                problems.append(f"skill_info.yaml: demo step `{step.name}` uses unknown tool `{step.tool}`")
+            if step.run and step.run not in parsed.actions:
+                problems.append(f"skill_info.yaml: demo step `{step.name}` runs unknown action `{step.run}`")
+            if step.parent and step.parent not in seen:
+                problems.append(f"skill_info.yaml: demo step `{step.name}` names parent `{step.parent}` before it ran")
+            seen.add(step.name)
     if schemas is None:
         return problems
 
