@@ -20,11 +20,19 @@ _SECRET_PARAMS = re.compile(
 )
 _ENV_SECRETS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 _REDACTED = "***"
+# Credential values resolved by boto3 during this process (profiles, config files, roles): removed
+# from messages like the environment's. Held in memory only, never written anywhere.
+_REGISTERED: set[str] = set()
+
+
+def register_secrets(values: list[str | None] | tuple[str | None, ...]) -> None:
+    """Remember credential strings so that :func:`scrub` removes them from any later message."""
+    _REGISTERED.update(v for v in values if v and len(v) >= 8)
 
 
 def known_secrets() -> list[str]:
     """Credential values present in this process's environment (only to remove them from text)."""
-    values = []
+    values = list(_REGISTERED)
     for name in _ENV_SECRETS:
         value = os.environ.get(name, "")
         # Very short values cannot be told apart from ordinary words; they are not real keys either.
