@@ -172,7 +172,7 @@ class _Checker:
             elif kind == "file":
                 self.files.add(where)
         except _Escape as exc:
-            where_to = f" -> '{linkname}'" if linkname else ""
+            where_to = f" -> {linkname}" if linkname else ""
             raise _reject(self.uri, raw_name + where_to, f"link or path points outside the target ({exc})") from None
         self.members.append(_Member("/".join(parts), kind, size))
 
