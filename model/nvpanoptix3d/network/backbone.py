@@ -1,0 +1,108 @@
+"""VGGT-style trunk: patch embedding and an aggregator that alternates frame and global attention.
+
+VGGT (Wang et al., CVPR 2025) processes S frames; frame attention mixes tokens within a frame, global
+attention across all frames. With one image (S = 1) global attention spans the same tokens as frame
+attention, with its own weights, so the trunk degrades gracefully to a 2x-deep ViT. Intermediate token
+maps of four layers become a multi-scale pyramid (strides 4, 8, 16, 32) for the pixel decoder, as the
+NVPanoptix3D adapter ``dpt2pixeldecoder`` does. Parameter names follow the official layout
+(``aggregator.patch_embed``, ``aggregator.frame_blocks.N``, ``aggregator.global_blocks.N``,
+``aggregator.camera_token``, ``aggregator.register_token``).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.checkpoint import checkpoint
+
+from nvpanoptix3d.network.layers import Block
+
+_MEAN = (0.485, 0.456, 0.406)
+_STD = (0.229, 0.224, 0.225)
+
+
+class Aggregator(nn.Module):
+    def __init__(self, *, patch_size: int = 14, embed_dim: int = 1024, depth: int = 24, num_heads: int = 16,
+                 mlp_ratio: float = 4.0, num_register_tokens: int = 4, rope_freq: float = 100.0,
+                 init_values: float = 0.01, activation_checkpoint: bool = False) -> None:
+        super().__init__()
+        self.patch_size = patch_size
+        self.patch_embed = nn.Conv2d(3, embed_dim, kernel_size=patch_size, stride=patch_size)
+        self.camera_token = nn.Parameter(torch.randn(1, 2, 1, embed_dim) * 0.02)
+        self.register_token = nn.Parameter(torch.randn(1, 2, num_register_tokens, embed_dim) * 0.02)
+        kw = dict(dim=embed_dim, num_heads=num_heads, mlp_ratio=mlp_ratio, init_values=init_values,
+                  rope_freq=rope_freq)
+        self.frame_blocks = nn.ModuleList(Block(**kw) for _ in range(depth))
+        self.global_blocks = nn.ModuleList(Block(**kw) for _ in range(depth))
+        self.patch_start_idx = 1 + num_register_tokens
+        self.activation_checkpoint = activation_checkpoint
+        self.register_buffer("mean", torch.tensor(_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(_STD).view(1, 3, 1, 1), persistent=False)
+
+    def _run(self, block: nn.Module, x: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        if self.activation_checkpoint and self.training:
+            return checkpoint(block, x, pos, use_reentrant=False)
+        return block(x, pos)
+
+    def forward(self, images: torch.Tensor, layers: tuple[int, ...]) -> tuple[list[torch.Tensor], tuple[int, int]]:
+        """Args:
+            images: (B, 3, H, W) in [0, 1], H and W multiples of the patch size.
+            layers: indices of the layers whose tokens are returned.
+        Returns:
+            per requested layer (B, 2*D, h, w) patch-token maps (frame || global), and (h, w).
+        """
+        b = images.shape[0]
+        x = self.patch_embed((images - self.mean) / self.std)
+        h, w = x.shape[-2:]
+        tokens = x.flatten(2).transpose(1, 2)
+        special = torch.cat([self.camera_token[:, 0], self.register_token[:, 0]], dim=1).expand(b, -1, -1)
+        x = torch.cat([special, tokens], dim=1)
+        rows = torch.arange(h, device=images.device).repeat_interleave(w)
+        cols = torch.arange(w, device=images.device).repeat(h)
+        pos = torch.cat([torch.full((self.patch_start_idx, 2), -1, device=images.device, dtype=torch.long),
+                         torch.stack([rows, cols], dim=1)], dim=0)
+        outputs = []
+        for i, (fb, gb) in enumerate(zip(self.frame_blocks, self.global_blocks)):
+            frame = self._run(fb, x, pos)
+            x = self._run(gb, frame, pos)  # S = 1: the global sequence is the frame's own tokens
+            if i in layers:
+                cat = torch.cat([frame, x], dim=-1)[:, self.patch_start_idx:]
+                outputs.append(cat.transpose(1, 2).reshape(b, -1, h, w))
+        return outputs, (h, w)
+
+
+class VGGTBackbone(nn.Module):
+    """Aggregator + a pyramid adapter: four token maps -> res2..res5 at strides 4, 8, 16, 32."""
+
+    def __init__(self, *, patch_size: int, embed_dim: int, depth: int, num_heads: int, out_channels: tuple[int, ...],
+                 feature_layers: tuple[int, ...], num_register_tokens: int = 4, activation_checkpoint: bool = False) -> None:
+        super().__init__()
+        if len(feature_layers) != 4 or max(feature_layers) >= depth:
+            raise ValueError(f"feature_layers {feature_layers} must name 4 layers below depth {depth}")
+        self.aggregator = Aggregator(patch_size=patch_size, embed_dim=embed_dim, depth=depth, num_heads=num_heads,
+                                     num_register_tokens=num_register_tokens,
+                                     activation_checkpoint=activation_checkpoint)
+        self.feature_layers = tuple(feature_layers)
+        self.patch_size = patch_size
+        self.out_channels = tuple(out_channels)
+        self.dpt2pixeldecoder = nn.ModuleList(
+            nn.Sequential(nn.LayerNorm(2 * embed_dim), nn.Linear(2 * embed_dim, c)) for c in out_channels)
+
+    def output_shape(self) -> dict[str, tuple[int, int]]:
+        return {f"res{i + 2}": (c, 2 ** (i + 2)) for i, c in enumerate(self.out_channels)}
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """images (B, 3, H, W) in [0, 1] -> {"res2": (B, C2, H/4, W/4), ..., "res5": (B, C5, H/32, W/32)}."""
+        hgt, wid = images.shape[-2:]
+        p = self.patch_size
+        ph, pw = (hgt + p - 1) // p * p, (wid + p - 1) // p * p
+        x = F.interpolate(images, size=(ph, pw), mode="bilinear", align_corners=False) if (ph, pw) != (hgt, wid) else images
+        maps, _ = self.aggregator(x, self.feature_layers)
+        feats = {}
+        for i, (m, proj) in enumerate(zip(maps, self.dpt2pixeldecoder)):
+            stride = 2 ** (i + 2)
+            m = proj(m.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+            feats[f"res{i + 2}"] = F.interpolate(m, size=(max(1, hgt // stride), max(1, wid // stride)),
+                                                 mode="bilinear", align_corners=False)
+        return feats
