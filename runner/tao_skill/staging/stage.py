@@ -207,6 +207,7 @@ def stage_data_sources(
     *,
     progress: bool = True,
     limits: ExtractLimits | Mapping[str, int] | None = None,
+    max_concurrency: int = 16,
 ) -> dict[str, str]:
     """Make every data-source value local, downloading and extracting as needed.
 
@@ -216,6 +217,7 @@ def stage_data_sources(
         cache_dir: Workspace cache root.
         progress: Show transfer progress bars (only when stderr is a terminal).
         limits: Archive extraction limits (default :class:`ExtractLimits`).
+        max_concurrency: Parallel S3 transfers.
 
     Returns:
         ``{spec_key: local_path}`` for each input key with a value; the runner writes these into
@@ -240,7 +242,7 @@ def stage_data_sources(
                 if stager is None:
                     from tao_skill.staging.s3download import S3Stager
 
-                    stager = S3Stager(cache_dir, progress=progress)
+                    stager = S3Stager(cache_dir, progress=progress, max_concurrency=max_concurrency)
                 local = _stage_s3(key, value, spec, stager, limits)
             else:
                 local = _stage_local(key, value, spec, cache_dir, limits)
