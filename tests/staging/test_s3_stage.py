@@ -175,3 +175,45 @@ def test_dry_run_plan_does_not_import_boto3(tmp_path, h):
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == str(len(values))
     assert not (tmp_path / "cache").exists()  # planning writes nothing
+
+
+def test_object_changed_after_listing_is_not_recorded(tmp_path, s3, bucket, monkeypatch):
+    """Every GetObject carries If-Match with the listed ETag: bytes of another version are refused."""
+    from tao_skill.staging import s3download
+
+    s3.put_object(Bucket=bucket, Key="ds/a.bin", Body=b"version 1")
+    real_list = s3download.S3Stager.list
+    stale = lambda self, loc, **kw: [s3download.RemoteObject(o.key, '"0123456789abcdef0123456789abcdef"', o.size)
+                                     for o in real_list(self, loc, **kw)]
+    monkeypatch.setattr(s3download.S3Stager, "list", stale)
+    cache = tmp_path / "cache"
+    with pytest.raises(StagingError, match="object changed while it was being downloaded"):
+        stage_data_sources({"d": f"s3://{bucket}/ds"}, {"d": {"type": "folder"}}, cache, progress=False)
+    assert not (cache / "s3" / bucket / "ds" / "a.bin").exists()
+    assert not any((cache / "tmp").iterdir())  # no partial file left behind
+    monkeypatch.setattr(s3download.S3Stager, "list", real_list)
+    out = stage_data_sources({"d": f"s3://{bucket}/ds"}, {"d": {"type": "folder"}}, cache, progress=False)
+    assert (Path(out["d"]) / "a.bin").read_bytes() == b"version 1"
+
+
+def test_plan_check_remote_compares_etags(tmp_path, s3, bucket):
+    s3.put_object(Bucket=bucket, Key="m/colormap.json", Body=b"[1]")
+    s3.put_object(Bucket=bucket, Key="d/x.bin", Body=b"x")
+    values = {"dataset.label_map": f"s3://{bucket}/m/colormap.json", "dataset.val.base_dir": f"s3://{bucket}/d"}
+    inputs = {"dataset.label_map": {"type": "file"}, "dataset.val.base_dir": {"type": "folder"}}
+    cache = tmp_path / "cache"
+    stage_data_sources(values, inputs, cache, progress=True)  # not a TTY here: no bar, same result
+    s3.put_object(Bucket=bucket, Key="m/colormap.json", Body=b"[2]")
+    s3.put_object(Bucket=bucket, Key="d/x.bin", Body=b"y")
+    assert [p["cached"] for p in plan_data_sources(values, inputs, cache)] == [True, True]  # index only
+    assert [p["cached"] for p in plan_data_sources(values, inputs, cache, check_remote=True)] == [False, False]
+
+
+def test_progress_bar_renders(capsys):
+    from tao_skill.staging.progress import progress_wanted, transfer_progress
+
+    assert progress_wanted(True) is False  # pytest's stderr is not a terminal
+    with transfer_progress("s3://b/p (2 files)", 10, enabled=True) as advance:
+        advance(4)
+        advance(6)
+    assert "s3://b/p (2 files)" in capsys.readouterr().err

@@ -252,13 +252,13 @@ class S3Stager:
                             done.append((bucket, obj.key, obj.etag, path))
                             self.stats["downloaded"] += 1
                             self.stats["bytes"] += obj.size
-                        except BaseException as exc:  # keep waiting: record what did arrive
+                        except Exception as exc:  # keep waiting: record what did arrive, report the first failure
                             if first_error is None:
                                 first_error = (exc, uri)
-                            if isinstance(exc, KeyboardInterrupt):
-                                raise
-                finally:
-                    manager.shutdown(cancel=first_error is not None and isinstance(first_error[0], KeyboardInterrupt))
+                    manager.shutdown()
+                except BaseException:  # interrupted: stop queued transfers, keep what completed
+                    manager.shutdown(cancel=True)
+                    raise
         finally:
             self.index.record_many(done)
             for obj, _ in items:
