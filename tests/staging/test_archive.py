@@ -77,7 +77,7 @@ def test_malicious_tar_rejected_nothing_written(sandbox, case):
     assert _snapshot(sandbox.parent) == before  # not even the good members, nor a temp folder
 
 
-def test_limits_size_and_members(sandbox):
+def test_limits_size_and_members(sandbox, monkeypatch):
     archive = _tar(sandbox / "big.tar", [(f"f{i}.bin", "file", b"x" * 100) for i in range(5)], mode="w")
     before = _snapshot(sandbox.parent)
     with pytest.raises(StagingError, match=r"expands beyond 250 bytes \(limit reached at member 'f2.bin'\)"):
@@ -87,6 +87,12 @@ def test_limits_size_and_members(sandbox):
     assert _snapshot(sandbox.parent) == before
     with pytest.raises(ValueError, match="max_members must be a positive integer"):
         ExtractLimits(max_members=0)
+    monkeypatch.setenv("TAO_SKILL_EXTRACT_MAX_MEMBERS", "4")  # operators' override when the runner passes no limits
+    with pytest.raises(StagingError, match=r"more than 4 members"):
+        extract_archive(archive, sandbox / "target" / "out")
+    monkeypatch.setenv("TAO_SKILL_EXTRACT_MAX_MEMBERS", "many")
+    with pytest.raises(StagingError, match=r"env:TAO_SKILL_EXTRACT_MAX_MEMBERS: TAO_SKILL_EXTRACT_MAX_MEMBERS='many' is not"):
+        extract_archive(archive, sandbox / "target" / "out")
     assert len(list(extract_archive(archive, sandbox / "target" / "out", limits={"max_members": 5}).iterdir())) == 5
 
 

@@ -78,7 +78,7 @@ def test_train_table_stages_byte_identical_and_caches(tmp_path, s3, bucket, data
     s3.put_object(Bucket=bucket, Key="data/train/meta/train.json", Body=b'{"images": []}')
     s3.delete_object(Bucket=bucket, Key=f"data/train/data/{h.SCENES[0]}/depth_0000.exr")
     assert stage_data_sources(values, inputs, cache, progress=False) == out
-    assert count_gets[first_gets:] == [f"/data/train/meta/train.json"]
+    assert count_gets[first_gets:] == ["/data/train/meta/train.json"]
     assert Path(out["dataset.train.json_path"]).read_bytes() == b'{"images": []}'
     assert not (Path(out["dataset.train.base_dir"]) / "data" / h.SCENES[0] / "depth_0000.exr").exists()
 
@@ -217,3 +217,22 @@ def test_progress_bar_renders(capsys):
         advance(4)
         advance(6)
     assert "s3://b/p (2 files)" in capsys.readouterr().err
+
+
+def test_profile_config_and_service_endpoint(tmp_path, s3, bucket, monkeypatch, moto_endpoint, h):
+    """Credentials from a named profile in the shared files, endpoint from AWS_ENDPOINT_URL_S3 (MinIO style)."""
+    s3.put_object(Bucket=bucket, Key="meta/colormap.json", Body=b"[]")
+    h.isolate_aws(monkeypatch, tmp_path)
+    (tmp_path / "no-aws-credentials").write_text(
+        "[minio]\naws_access_key_id = AKIAPROFILEKEY000001\naws_secret_access_key = profile-secret-value-0123456789\n")
+    (tmp_path / "no-aws-config").write_text("[profile minio]\nregion = eu-west-1\n")
+    monkeypatch.setenv("AWS_PROFILE", "minio")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # the service-specific variable wins
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", moto_endpoint)
+    out = stage_data_sources({"dataset.label_map": f"s3://{bucket}/meta/colormap.json"},
+                             {"dataset.label_map": {"type": "file"}}, tmp_path / "cache", progress=False)
+    assert Path(out["dataset.label_map"]).read_bytes() == b"[]"
+    with pytest.raises(StagingError) as err:
+        stage_data_sources({"dataset.label_map": f"s3://{bucket}/meta/missing.json"},
+                           {"dataset.label_map": {"type": "file"}}, tmp_path / "cache", progress=False)
+    assert "profile-secret-value" not in str(err.value) and "AKIAPROFILEKEY" not in str(err.value)

@@ -31,6 +31,8 @@ from tao_skill.staging.fsutil import atomic_write_json, file_signature, read_jso
 from tao_skill.staging.uris import archive_stem
 
 _MAX_LINK_HOPS = 40
+ENV_MAX_BYTES = "TAO_SKILL_EXTRACT_MAX_BYTES"
+ENV_MAX_MEMBERS = "TAO_SKILL_EXTRACT_MAX_MEMBERS"
 _CORRUPT = (tarfile.TarError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error, gzip.BadGzipFile)
 
 
@@ -53,10 +55,27 @@ class ExtractLimits:
                 raise ValueError(f"ExtractLimits.{name} must be a positive integer, got {value!r}")
 
     @classmethod
+    def from_env(cls) -> "ExtractLimits":
+        """Defaults, overridden by ``TAO_SKILL_EXTRACT_MAX_BYTES`` / ``TAO_SKILL_EXTRACT_MAX_MEMBERS`` when set."""
+        values: dict[str, int] = {}
+        for field, var in (("max_total_bytes", ENV_MAX_BYTES), ("max_members", ENV_MAX_MEMBERS)):
+            raw = os.environ.get(var, "").strip()
+            if not raw:
+                continue
+            try:
+                values[field] = int(raw)
+                if values[field] <= 0:
+                    raise ValueError
+            except ValueError:
+                raise StagingError(f"{var}={raw!r} is not a positive integer", uri=f"env:{var}",
+                                   fix=f"set {var} to a whole number (e.g. {getattr(cls(), field)}) or unset it") from None
+        return cls(**values)
+
+    @classmethod
     def coerce(cls, limits: "ExtractLimits | Mapping[str, int] | None") -> "ExtractLimits":
-        """Accept an instance, a mapping of the field names, or ``None`` (the defaults)."""
+        """Accept an instance, a mapping of the field names, or ``None`` (defaults, see :meth:`from_env`)."""
         if limits is None:
-            return cls()
+            return cls.from_env()
         if isinstance(limits, cls):
             return limits
         if isinstance(limits, Mapping):

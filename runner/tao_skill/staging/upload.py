@@ -13,7 +13,7 @@ import fnmatch
 import hashlib
 import math
 import os
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from tao_skill.staging.errors import StagingError
