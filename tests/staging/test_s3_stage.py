@@ -44,6 +44,7 @@ def test_train_table_stages_byte_identical_and_caches(tmp_path, s3, bucket, data
 
     out = stage_data_sources(values, inputs, cache, progress=False)
     assert set(out) == set(values)
+    assert {p["key"]: p["local_path"] for p in plan} == out  # the dry run announced the real destinations
     first_gets = len(count_gets)
     assert first_gets >= len(datasets["train"]) + len(datasets["eval"])  # every object fetched once...
     assert first_gets == len(set(count_gets))  # ...and only once, although keys share objects

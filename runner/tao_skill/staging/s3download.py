@@ -221,6 +221,11 @@ class S3Stager:
             return
         total = sum(o.size for o, _ in items)
         tmp = self._tmp_dir()
+        free = shutil.disk_usage(tmp).free
+        if total > free:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise StagingError(f"{len(items)} object(s) need {total} bytes but only {free} are free in the cache {self.cache_dir}",
+                               uri=label, fix="free disk space or put the workspace (its cache/) on a larger disk")
         config = TransferConfig(max_concurrency=self.max_concurrency, use_threads=True)
         done: list[tuple[str, str, str, Path]] = []
         first_error: tuple[BaseException, str] | None = None
