@@ -1,0 +1,201 @@
+"""Checkpoint files: atomic writes, optional AES-GCM encryption, the ``latest.pth`` pointer, safe loading.
+
+File format when ``encryption_key`` is set (all integers big-endian)::
+
+    b"NVP3DENC" | version (1 byte) | log2(N), r, p of scrypt (3 bytes) | salt (16) | nonce (12) | ciphertext+tag
+
+The key is derived from the passphrase with scrypt (N=2**14, r=8, p=1) and a fresh random salt per file;
+the header is authenticated as associated data, so a flipped byte anywhere fails to decrypt. The
+plaintext is the ``torch.save`` serialisation of the checkpoint dict. Without a key a checkpoint is a
+plain ``torch.save`` ``.pth`` file. The passphrase is never logged or written anywhere.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import struct
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from nvpanoptix3d.engine.errors import CheckpointError
+from nvpanoptix3d.engine.fsutil import atomic_write_bytes
+
+MAGIC = b"NVP3DENC"
+VERSION = 1
+NETWORK = "nvpanoptix3d"
+LATEST = "latest.pth"
+_HEADER = struct.Struct(">8sBBBB16s12s")
+_SCRYPT = (14, 8, 1)  # log2(N), r, p: about 16 MiB and 50 ms per derivation
+
+
+def _derive(passphrase: str, salt: bytes, log_n: int, r: int, p: int) -> bytes:
+    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt  # noqa: PLC0415
+
+    return Scrypt(salt=salt, length=32, n=2**log_n, r=r, p=p).derive(passphrase.encode("utf-8"))
+
+
+def encrypt_bytes(data: bytes, passphrase: str) -> bytes:
+    """Authenticated encryption of ``data`` with a key derived from ``passphrase`` (fresh salt and nonce)."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: PLC0415
+
+    salt, nonce = os.urandom(16), os.urandom(12)
+    header = _HEADER.pack(MAGIC, VERSION, *_SCRYPT, salt, nonce)
+    return header + AESGCM(_derive(passphrase, salt, *_SCRYPT)).encrypt(nonce, data, header)
+
+
+def decrypt_bytes(blob: bytes, passphrase: str, source: str = "checkpoint") -> bytes:
+    """Inverse of :func:`encrypt_bytes`; a wrong passphrase or a modified file raises CheckpointError."""
+    from cryptography.exceptions import InvalidTag  # noqa: PLC0415
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: PLC0415
+
+    if len(blob) < _HEADER.size + 16 or not blob.startswith(MAGIC):
+        raise CheckpointError(f"{source} is not an encrypted NVPanoptix3D checkpoint")
+    magic, version, log_n, r, p, salt, nonce = _HEADER.unpack_from(blob)
+    if version != VERSION:
+        raise CheckpointError(f"{source} uses encryption format version {version}; this build reads version {VERSION}")
+    header = blob[: _HEADER.size]
+    try:
+        return AESGCM(_derive(passphrase, salt, log_n, r, p)).decrypt(nonce, blob[_HEADER.size:], header)
+    except InvalidTag:
+        raise CheckpointError(
+            f"cannot decrypt {source}: wrong encryption_key (or the file was modified)") from None
+
+
+def is_encrypted(path: str | os.PathLike) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(len(MAGIC)) == MAGIC
+
+
+def save_checkpoint(checkpoint: dict[str, Any], path: str | os.PathLike, *, key: str | None = None) -> Path:
+    """Serialise ``checkpoint`` (encrypted when ``key`` is set) and write it atomically to ``path``."""
+    buf = io.BytesIO()
+    torch.save(checkpoint, buf)
+    data = buf.getvalue()
+    if key:
+        data = encrypt_bytes(data, key)
+    return atomic_write_bytes(path, data)
+
+
+def resolve_checkpoint(path: str | os.PathLike, what: str = "checkpoint") -> Path:
+    """``path`` itself, or ``<path>/latest.pth`` when it is a results folder; missing files raise clearly."""
+    if not str(path):
+        raise CheckpointError(f"no {what} given")
+    p = Path(path).expanduser()
+    if p.is_dir():
+        if (p / LATEST).is_file():
+            return p / LATEST
+        raise CheckpointError(f"{what} {p} is a folder without {LATEST}; pass a model_epoch_*_step_*.pth file")
+    if not p.is_file():
+        raise CheckpointError(f"{what} {p} does not exist")
+    return p
+
+
+def load_checkpoint(path: str | os.PathLike, *, key: str | None = None, what: str = "checkpoint",
+                    trusted: bool = False) -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save_checkpoint` (or a plain/Lightning ``.pth``) onto the CPU.
+
+    Plain files are unpickled with ``weights_only=True`` (tensors and containers only) unless ``trusted``;
+    encrypted files are authenticated, so their content is trusted. A raw state dict is wrapped as
+    ``{"state_dict": ...}``. Raises CheckpointError naming the file on every failure.
+    """
+    p = resolve_checkpoint(path, what)
+    try:
+        blob = p.read_bytes()
+    except OSError as exc:
+        raise CheckpointError(f"cannot read {what} {p}: {exc.strerror or exc}") from None
+    encrypted = blob.startswith(MAGIC)
+    if encrypted:
+        if not key:
+            raise CheckpointError(f"{what} {p} is encrypted: set encryption_key in the spec "
+                                  "(or the TAO_SKILL_ENCRYPTION_KEY environment variable)")
+        blob = decrypt_bytes(blob, key, f"{what} {p}")
+    try:
+        obj = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=not (encrypted or trusted))
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{what} {p} holds Python objects that are not loaded from untrusted files "
+                              f"({first[:160]})") from None
+    except Exception as exc:  # noqa: BLE001 - torch raises many types for a corrupt file
+        raise CheckpointError(f"{what} {p} is not a readable PyTorch checkpoint "
+                              f"({type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''})") from None
+    if not isinstance(obj, dict):
+        raise CheckpointError(f"{what} {p} holds a {type(obj).__name__}, expected a checkpoint dict or a state dict")
+    if "state_dict" not in obj:
+        if obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
+            obj = {"state_dict": obj}
+        else:
+            raise CheckpointError(f"{what} {p} has no `state_dict` (keys: {', '.join(map(str, list(obj)[:8]))})")
+    net = obj.get("network")
+    if net is not None and net != NETWORK:
+        raise CheckpointError(f"{what} {p} belongs to network `{net}`, not {NETWORK}")
+    return obj
+
+
+def update_latest(results_dir: str | os.PathLike, checkpoint: str | os.PathLike) -> Path:
+    """Point ``<results_dir>/latest.pth`` at ``checkpoint`` atomically (a hard link; a copy where links fail)."""
+    results_dir, checkpoint = Path(results_dir), Path(checkpoint)
+    target = results_dir / LATEST
+    tmp = results_dir / f".{LATEST}.{os.getpid()}.tmp"
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(checkpoint, tmp)
+    except OSError:
+        atomic_write_bytes(tmp, checkpoint.read_bytes())
+    os.replace(tmp, target)
+    return target
+
+
+_STRIP = ("model.", "module.", "_orig_mod.")
+
+
+def _normalise_keys(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    out = {}
+    for k, v in state.items():
+        changed = True
+        while changed:
+            changed = False
+            for pre in _STRIP:
+                if k.startswith(pre):
+                    k, changed = k[len(pre):], True
+        out[k] = v
+    return out
+
+
+def load_weights(module: torch.nn.Module, state: dict[str, torch.Tensor], *, source: str,
+                 prefixes: tuple[str, ...] | None = None, exclude: tuple[str, ...] = (),
+                 min_match: float = 0.5) -> dict[str, list[str]]:
+    """Copy matching tensors of ``state`` into ``module`` and report what did not match.
+
+    Keys are compared after removing Lightning/DDP prefixes (``model.``, ``module.``). Only module keys
+    starting with one of ``prefixes`` (all when None) and not containing any ``exclude`` substring are
+    considered. Raises CheckpointError when shapes disagree or fewer than ``min_match`` of the considered
+    keys are present: the file belongs to another network or another size preset.
+    """
+    state = _normalise_keys(state)
+    own = module.state_dict()
+    wanted = [k for k in own if (prefixes is None or k.startswith(prefixes)) and not any(e in k for e in exclude)]
+    if not wanted:
+        return {"loaded": [], "missing": [], "unexpected": []}
+    loaded, missing, bad_shape = [], [], []
+    new_state = {}
+    for k in wanted:
+        if k not in state:
+            missing.append(k)
+        elif tuple(state[k].shape) != tuple(own[k].shape):
+            bad_shape.append(f"{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}")
+        else:
+            new_state[k] = state[k]
+            loaded.append(k)
+    if bad_shape:
+        raise CheckpointError(f"{source} does not fit this model ({len(bad_shape)} tensors differ in shape, e.g. "
+                              f"{bad_shape[0]}); check model.backbone.preset and the decoder sizes in the spec")
+    if len(loaded) < min_match * len(wanted):
+        raise CheckpointError(f"{source} does not hold NVPanoptix3D weights for this model "
+                              f"({len(loaded)} of {len(wanted)} tensors found)")
+    module.load_state_dict(new_state, strict=False)
+    unexpected = [k for k in state if k not in own]
+    return {"loaded": loaded, "missing": missing, "unexpected": unexpected}
