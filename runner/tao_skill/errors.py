@@ -26,7 +26,10 @@ class ErrorItem:
         return asdict(self)
 
     def __str__(self) -> str:
-        text = f"`{self.key}`: {self.message}" if self.key else self.message
+        if self.key and f"`{self.key}`" not in self.message:
+            text = f"`{self.key}`: {self.message}"
+        else:
+            text = self.message
         if self.suggestion:
             text += f" (did you mean `{self.suggestion}`?)"
         return text

@@ -145,3 +145,36 @@ class JobStore:
             else:
                 rows = db.execute("SELECT * FROM jobs ORDER BY created").fetchall()
         return [self._row(r) for r in rows]
+
+
+def _owns_process(pid: int, job_dir: str) -> bool:
+    """Whether ``pid`` still runs this job's entrypoint (guards against a recycled pid)."""
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if not Path("/proc").is_dir():
+        return True  # no procfs: trust the recorded pid
+    try:
+        return job_dir.encode() in cmdline.read_bytes()
+    except OSError:
+        return False
+
+
+def cancel_job(store: JobStore, job_id: str) -> tuple[str, bool]:
+    """Mark a pending/running job canceled and stop its process group. Returns (status, signalled).
+
+    The runner that launched the job sees its child end, reads the ``canceled`` status and keeps it.
+    Finished jobs are left as they are.
+    """
+    import signal  # noqa: PLC0415
+
+    job = store.get(job_id)
+    if job.status not in ("pending", "running"):
+        return job.status, False
+    store.update(job_id, status="canceled", finished=time.time())
+    signalled = False
+    if job.pid and _owns_process(job.pid, job.job_dir):
+        try:
+            os.killpg(job.pid, signal.SIGTERM)
+            signalled = True
+        except (ProcessLookupError, PermissionError):
+            signalled = False
+    return "canceled", signalled

@@ -1,4 +1,11 @@
-"""Run a prepared job: record it, stage its data, launch the entrypoint, stream its log, collect KPIs."""
+"""Run a prepared job: record it, stage its data, launch the entrypoint, stream its log, collect KPIs.
+
+The entrypoint is a subprocess in its own session (process group): Ctrl-C (or SIGTERM to the runner)
+is forwarded to the whole group, the job is marked ``canceled`` and the runner exits 130; a job
+canceled from another shell (`tao-skill jobs cancel`) keeps its ``canceled`` status. The encryption
+key reaches the child only as ``TAO_SKILL_ENCRYPTION_KEY`` (the spec file holds ``***``), and any
+line of child output that contains it is scrubbed before it reaches the console or the log.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +14,24 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, Callable, Iterator, TextIO
 
 import yaml
 
 from tao_skill.artifacts import kpi_summary, read_status
 from tao_skill.datasets import is_remote
-from tao_skill.errors import EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_OK, EXIT_STAGING, ErrorItem, RunnerError
-from tao_skill.jobs import atomic_write
-from tao_skill.plan import Prepared
-from tao_skill.spec import get_dotted, redact, secret_keys, set_dotted
+from tao_skill.errors import EXIT_INTERRUPTED, EXIT_INVALID, EXIT_JOB_FAILED, EXIT_OK, EXIT_STAGING, ErrorItem, RunnerError
+from tao_skill.jobs import Job, JobStore, atomic_write
+from tao_skill.plan import PASSTHROUGH_ENV, Prepared  # noqa: F401 - re-exported
+from tao_skill.spec import REDACTED, get_dotted, redact, set_dotted
 
-PASSTHROUGH_ENV = ("WORLD_SIZE", "NODE_RANK", "MASTER_ADDR", "MASTER_PORT", "NUM_GPU_PER_NODE")
+#: The variable through which the entrypoint receives the encryption key (the spec says ``***``).
+KEY_ENV_FOR_CHILD = "TAO_SKILL_ENCRYPTION_KEY"
+_STOP_GRACE_S = 20.0
 
 
 def _stage(prep: Prepared) -> dict[str, Any]:
@@ -39,7 +50,9 @@ def _stage(prep: Prepared) -> dict[str, Any]:
     try:
         local = stage_data_sources(values, inputs, prep.store.workspace / "cache", progress=sys.stderr.isatty())
     except StagingError as exc:
-        raise RunnerError(ErrorItem(None, str(exc), got=getattr(exc, "uri", None)), EXIT_STAGING) from None
+        fix = getattr(exc, "fix", None)
+        raise RunnerError(ErrorItem(None, str(exc), got=getattr(exc, "uri", None), suggestion=fix or None),
+                          EXIT_STAGING) from None
     for key, path in local.items():
         set_dotted(spec, key, path)
     return spec
@@ -61,67 +74,186 @@ def _upload(prep: Prepared) -> dict[str, Any] | None:
     return upload_results(prep.results_dir, prep.results_uri, excludes)
 
 
-def execute(prep: Prepared, *, out: TextIO, parent_id: str | None = None,
-            on_start: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Run the job to completion; returns the job record as a dict (status, exit_code, kpis, paths)."""
+def _scrubber(secrets: list[str]) -> Callable[[str], str]:
+    secrets = [s for s in secrets if s and s != REDACTED]
+
+    def scrub(line: str) -> str:
+        for secret in secrets:
+            line = line.replace(secret, REDACTED)
+        return line
+
+    return scrub
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM to the runner behaves like Ctrl-C (child stopped, job canceled); main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):  # noqa: ARG001
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """SIGINT to the child's process group, then SIGKILL after a grace period."""
+    try:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=_STOP_GRACE_S)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+
+
+def record(prep: Prepared, *, parent_id: str | None = None) -> Job:
+    """Create the job in the store and write ``plan.json`` and the redacted ``spec.yaml`` to its folder."""
     plan, store = prep.plan, prep.store
-    job_id = plan["job_id"]
-    job = store.create(job_id=job_id, parent_id=parent_id or plan.get("parent_job"), network=plan["network"],
+    job = store.create(job_id=plan["job_id"], parent_id=parent_id or plan.get("parent_job"), network=plan["network"],
                        action=plan["action"], route=plan["route"], results_dir=prep.results_dir,
                        results_uri=prep.results_uri, plan=plan)
     job_dir = Path(job.job_dir)
-    atomic_write(job_dir / "plan.json", json.dumps(plan, indent=2) + "\n")
+    atomic_write(job_dir / "plan.json", json.dumps(plan, indent=2, default=str) + "\n")
+    write_spec(prep, job_dir / "spec.yaml", prep.spec)
+    return job
+
+
+def write_spec(prep: Prepared, path: Path, spec: dict[str, Any]) -> None:
+    """The spec file the entrypoint reads: secrets as ``***`` (the key travels in the environment)."""
+    atomic_write(path, yaml.safe_dump(redact(spec, prep.secret_keys), sort_keys=False))
+
+
+def execute(prep: Prepared, *, out: TextIO, parent_id: str | None = None,
+            on_start: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Run the job to completion and return its record (status, exit_code, kpis, paths, runner_exit_code).
+
+    Raises:
+        RunnerError: exit 3 when staging fails, exit 4 when the entrypoint cannot start.
+    """
+    plan, store = prep.plan, prep.store
+    job_id = plan["job_id"]
+    job = record(prep, parent_id=parent_id)
+    job_dir = Path(job.job_dir)
     if on_start:
         on_start(job_id)
     prep.results_dir.mkdir(parents=True, exist_ok=True)
     log_path = job_dir / "log.txt"
-    try:
-        spec = _stage(prep)
-    except RunnerError:
-        store.update(job_id, status="failed", finished=time.time(), exit_code=EXIT_STAGING)
-        raise
-    schema_secrets = secret_keys(prep.skill.load_schema(plan["action"]))
-    atomic_write(job_dir / "spec.yaml", yaml.safe_dump(redact(spec, schema_secrets), sort_keys=False))
-    env = dict(os.environ)
-    env.update(prep.secret_env)
-    env["TAO_SKILL_JOB_ID"] = job_id
-    env["PYTHONUNBUFFERED"] = "1"
-    status, code = "failed", EXIT_JOB_FAILED
-    store.update(job_id, status="running", started=time.time())
-    with open(log_path, "a", encoding="utf-8") as log:
+    scrub = _scrubber(list(prep.secret_env.values()))
+    status, code, rc = "failed", EXIT_JOB_FAILED, None
+    with _sigterm_as_interrupt(), open(log_path, "a", encoding="utf-8") as log:
+        try:
+            spec = _stage(prep)
+        except RunnerError as exc:
+            log.write(f"staging failed: {exc}\n")
+            store.update(job_id, status="failed", finished=time.time(), exit_code=EXIT_STAGING)
+            raise
+        except KeyboardInterrupt:
+            log.write("interrupted while staging data: job canceled\n")
+            store.update(job_id, status="canceled", finished=time.time(), exit_code=EXIT_INTERRUPTED)
+            return _finish(prep, "canceled", EXIT_INTERRUPTED, upload=False)
+        write_spec(prep, job_dir / "spec.yaml", spec)
+        env = {**os.environ, **prep.secret_env, "TAO_SKILL_JOB_ID": job_id, "PYTHONUNBUFFERED": "1"}
+        store.update(job_id, status="running", started=time.time())
         try:
             proc = subprocess.Popen(plan["command"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
-                                    text=True, bufsize=1, cwd=str(job_dir), start_new_session=True)
+                                    text=True, errors="replace", bufsize=1, cwd=str(job_dir), start_new_session=True)
         except OSError as exc:
             log.write(f"cannot start {plan['command'][0]}: {exc}\n")
             store.update(job_id, status="failed", finished=time.time(), exit_code=EXIT_JOB_FAILED)
-            raise RunnerError(f"cannot start the entrypoint {plan['command'][0]}: {exc.strerror}", EXIT_JOB_FAILED) from None
+            raise RunnerError(f"cannot start the entrypoint {plan['command'][0]}: {exc.strerror}",
+                              EXIT_JOB_FAILED) from None
         store.update(job_id, pid=proc.pid)
         try:
             assert proc.stdout is not None
             for line in proc.stdout:
+                line = scrub(line)
                 log.write(line)
+                log.flush()
                 out.write(line)
                 out.flush()
             rc = proc.wait()
             status, code = ("done", EXIT_OK) if rc == 0 else ("failed", EXIT_JOB_FAILED)
         except KeyboardInterrupt:
-            try:
-                os.killpg(proc.pid, signal.SIGINT)
-                proc.wait(timeout=20)
-            except (subprocess.TimeoutExpired, ProcessLookupError):
-                proc.kill()
-                proc.wait()
+            _stop(proc)
             log.write("interrupted: job canceled\n")
             status, code, rc = "canceled", EXIT_INTERRUPTED, None
-    kpis = _kpis(prep)
-    store.update(job_id, status=status, finished=time.time(), exit_code=code if rc is None else rc, kpis=kpis)
-    upload = None
+    if store.get(job_id).status == "canceled":  # `tao-skill jobs cancel` from elsewhere stopped it
+        status, code = "canceled", EXIT_INTERRUPTED
+    store.update(job_id, status=status, finished=time.time(), exit_code=code if rc is None else rc, kpis=_kpis(prep))
+    return _finish(prep, status, code, upload=True)
+
+
+def _finish(prep: Prepared, status: str, code: int, *, upload: bool) -> dict[str, Any]:
+    result = None
+    if upload:  # also after a failure: partial results and logs are what one needs to debug it
+        try:
+            result = _upload(prep)
+        except Exception as exc:  # noqa: BLE001 - the job's result stands; report the upload problem
+            result = {"error": str(exc)}
+    rec = prep.store.get(prep.plan["job_id"]).as_dict()
+    rec["upload"] = result
+    rec["runner_exit_code"] = code
+    return rec
+
+
+def launch_automl(plan: dict[str, Any], workspace: Path, job_id: str) -> int:
+    """Hand a train plan routed to AutoML to the AutoML runner and return its exit code.
+
+    Contract with ``tao_skill.automl.launcher.run_from_plan(plan, workspace, job_id) -> int``:
+
+    * ``plan`` is the dry-run plan (``route == "automl"``; ``spec`` with secrets as ``***``;
+      ``key_env`` names the environment variable holding the encryption key, never the key).
+    * ``job_id`` is the AutoML (parent) job, already recorded in the store at ``workspace`` with
+      status ``pending`` and ``jobs/<job_id>/{plan.json, spec.yaml}`` written. Trials are child jobs
+      (``parent_id == job_id``); the launcher may set the parent's status itself, otherwise the
+      runner sets ``done``/``failed`` from the returned code.
+    * The return value is a runner exit code (0 ok, 2 invalid, 3 staging, 4 failed, 130 interrupted).
+
+    Raises:
+        RunnerError: exit 2 "AutoML runner not installed" when ``tao_skill.automl.launcher`` is absent.
+    """
+    run_from_plan = _automl_runner()
+    return int(run_from_plan(plan, Path(workspace), job_id))
+
+
+def _automl_runner() -> Callable[..., int]:
     try:
-        upload = _upload(prep)
-    except Exception as exc:  # the job result stands; report the upload problem  # noqa: BLE001
-        upload = {"error": str(exc)}
-    record = store.get(job_id).as_dict()
-    record["upload"] = upload
-    record["runner_exit_code"] = code
-    return record
+        from tao_skill.automl.launcher import run_from_plan  # noqa: PLC0415
+    except ImportError as exc:
+        raise RunnerError(ErrorItem("route", f"AutoML runner not installed ({exc}); rerun with --automl-policy off "
+                                             "to train directly", expected="tao_skill.automl.launcher.run_from_plan",
+                                    suggestion="--automl-policy off"), EXIT_INVALID) from None
+    return run_from_plan
+
+
+def run_automl(prep: Prepared) -> dict[str, Any]:
+    """Record the AutoML job, run :func:`launch_automl`, and settle the job's status from its exit code."""
+    _automl_runner()  # fail before recording anything when AutoML is not installed
+    store: JobStore = prep.store
+    job_id = prep.plan["job_id"]
+    record(prep)
+    store.update(job_id, status="running", started=time.time())
+    try:
+        with _sigterm_as_interrupt():
+            code = launch_automl(prep.plan, store.workspace, job_id)
+    except KeyboardInterrupt:
+        code = EXIT_INTERRUPTED
+    except RunnerError as exc:
+        store.update(job_id, status="failed", finished=time.time(), exit_code=exc.code)
+        raise
+    job = store.get(job_id)
+    if job.status in ("pending", "running"):
+        status = "done" if code == EXIT_OK else "canceled" if code == EXIT_INTERRUPTED else "failed"
+        store.update(job_id, status=status, finished=time.time(), exit_code=code)
+    return _finish(prep, store.get(job_id).status, code, upload=False)

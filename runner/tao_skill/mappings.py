@@ -29,24 +29,47 @@ class MappingContext:
     key_env: str | None = None
 
 
-def _parent_artifact(skill: Skill, parent: Job, artifact: str | None) -> tuple[str, str]:
-    if parent.status == "failed" or parent.status == "canceled":
-        raise RunnerError(ErrorItem("--parent-job", f"parent job {parent.id} {parent.status}; it has no usable output",
-                                    expected="a finished job", got=parent.status))
+def _parent_artifact(skill: Skill, parent: Job, artifact: str | None, *, flag: str = "--parent-job",
+                     latest: bool = False) -> tuple[str, str]:
+    """The file a child job takes from ``parent``'s results, and a one-line reason.
+
+    ``artifact`` (a glob) picks files such as exported ONNX models; otherwise a checkpoint is chosen:
+    the best by the monitored KPI when status.json has it, else the latest by epoch/step (``latest``
+    forces the latest, which is what resuming needs).
+    """
+    what = "resumed job" if flag == "--resume" else "parent job"
+    if parent.network != skill.network:
+        raise RunnerError(ErrorItem(flag, f"{what} {parent.id} is a `{parent.network}` job; `{skill.network}` cannot "
+                                          "use its outputs", expected=skill.network, got=parent.network))
+    if flag == "--parent-job":
+        if parent.status in ("failed", "canceled"):
+            raise RunnerError(ErrorItem(flag, f"parent job {parent.id} {parent.status}; it has no usable output "
+                                              f"(see `tao-skill jobs logs {parent.id}`)",
+                                        expected="a finished (done) job", got=parent.status))
+        if parent.status in ("pending", "running"):
+            raise RunnerError(ErrorItem(flag, f"parent job {parent.id} is still {parent.status}; wait for it to finish",
+                                        expected="a finished (done) job", got=parent.status))
     results = Path(parent.results_dir)
     if artifact:
         files = find_checkpoints(results, artifact)
         if not files:
-            raise RunnerError(ErrorItem("--parent-job", f"parent job {parent.id} has no file matching {artifact} in {results}",
-                                        got=parent.id))
-        return str(files[-1]), f"parent job {parent.id}: {files[-1].name}"
+            raise RunnerError(ErrorItem(flag, f"{what} {parent.id} has no file matching {artifact} in {results}",
+                                        expected=artifact, got=parent.id))
+        return str(files[-1]), f"{what} {parent.id}: {files[-1].name} (matches {artifact})"
     arts = skill.info.get("artifacts", {})
     mon = skill.info.get("monitoring", {})
-    ckpt, why = choose_checkpoint(results, arts.get("checkpoint_glob", "*.pth"), mon.get("metric", ""),
-                                  mon.get("direction", "maximize"), arts.get("status_file", "status.json"))
+    pattern = arts.get("checkpoint_glob", "*.pth")
+    if latest:
+        ckpts = find_checkpoints(results, pattern)
+        ckpt, why = (ckpts[-1], "latest checkpoint by epoch/step") if ckpts else \
+            (None, f"no file matching {pattern} under {results}")
+    else:
+        ckpt, why = choose_checkpoint(results, pattern, mon.get("metric", ""), mon.get("direction", "maximize"),
+                                      arts.get("status_file", "status.json"))
     if ckpt is None:
-        raise RunnerError(ErrorItem("--parent-job", f"parent job {parent.id} has no checkpoint ({why})", got=parent.id))
-    return str(ckpt), f"parent job {parent.id}: {why}"
+        raise RunnerError(ErrorItem(flag, f"{what} {parent.id} has no checkpoint ({why})", expected=pattern,
+                                    got=parent.id))
+    return str(ckpt), f"{what} {parent.id}: {Path(ckpt).name}, {why}"
 
 
 def apply_mappings(skill: Skill, action: str, spec: dict[str, Any], explicit: dict[str, str],
@@ -68,7 +91,13 @@ def apply_mappings(skill: Skill, action: str, spec: dict[str, Any], explicit: di
         elif fn == "key":
             var = ctx.key_env or DEFAULT_KEY_ENV
             user_value = get_dotted(spec, key)
-            secret = user_value if key in explicit and user_value not in ("", None, REDACTED) else os.environ.get(var)
+            if key in explicit and user_value not in ("", None, REDACTED):
+                secret = user_value
+            else:
+                secret = os.environ.get(var)
+                if not secret and ctx.key_env:
+                    raise RunnerError(ErrorItem("--key-env", f"environment variable {var} is not set or empty; export "
+                                                             f"the encryption key in it first", got=var))
             if secret:
                 secret_env["TAO_SKILL_ENCRYPTION_KEY"] = secret
                 set_dotted(spec, key, REDACTED)
@@ -85,8 +114,7 @@ def apply_mappings(skill: Skill, action: str, spec: dict[str, Any], explicit: di
                 value, source = ctx.ptm, "--ptm"
         elif fn == "resume_model":
             if ctx.resume is not None:
-                value, source = _parent_artifact(skill, ctx.resume, None)
-                source = source.replace("parent job", "resumed job")
+                value, source = _parent_artifact(skill, ctx.resume, None, flag="--resume", latest=True)
         elif fn in ("create_onnx_file_2d", "create_onnx_file_3d"):
             name = "model_2d.onnx" if fn.endswith("2d") else "model_3d.onnx"
             value, source = str(ctx.results_dir / name), "created in the job's results dir"

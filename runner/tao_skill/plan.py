@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,11 +14,14 @@ from typing import Any
 from tao_skill.datasets import check_inputs, fill_sources, is_remote, local_path
 from tao_skill.errors import ErrorItem, RunnerError
 from tao_skill.jobs import JobStore
-from tao_skill.mappings import MappingContext, apply_mappings
+from tao_skill.mappings import DEFAULT_KEY_ENV, MappingContext, apply_mappings
 from tao_skill.policy import decide
 from tao_skill.skills import Skill, get_skill, require_action
 from tao_skill.spec import SpecBuilder, get_dotted, redact, secret_keys
 from tao_skill.validation import validate
+
+#: Multi-GPU / multi-node variables the entrypoint receives unchanged (recorded in the plan).
+PASSTHROUGH_ENV = ("WORLD_SIZE", "NODE_RANK", "MASTER_ADDR", "MASTER_PORT", "NUM_GPU_PER_NODE")
 
 
 @dataclass
@@ -54,11 +58,15 @@ class Prepared:
     store: JobStore
     results_dir: Path
     results_uri: str | None
+    secret_keys: list[str] = field(default_factory=list)
 
 
 def command_for(skill: Skill, action: str, config_path: Path) -> list[str]:
+    """The entrypoint argv: "python" is this interpreter, ``{config_path}`` the job's spec.yaml and
+    ``{skill_dir}`` the skill directory (for skills that ship their own entrypoint script)."""
     argv = skill.info["actions"][action]["command"]
-    return [sys.executable if a == "python" else a.replace("{config_path}", str(config_path)) for a in argv]
+    return [sys.executable if a == "python" else
+            a.replace("{config_path}", str(config_path)).replace("{skill_dir}", str(skill.root)) for a in argv]
 
 
 def _staging_plan(skill: Skill, action: str, spec: dict[str, Any], cache_dir: Path) -> list[dict[str, Any]]:
@@ -127,7 +135,7 @@ def prepare(req: RunRequest) -> Prepared:
                         {"train_datasets": req.train_dataset, "eval_dataset": req.eval_dataset,
                          "inference_dataset": req.inference_dataset})
     check_inputs(skill, action, spec)
-    errors = validate(schema, spec, entry=skill.info.get("config_entry"), action=action)
+    errors = validate(schema, spec, entry=skill.info.get("config_entry"), action=action, skill_root=skill.root)
     if errors:
         raise RunnerError(errors)
 
@@ -138,6 +146,7 @@ def prepare(req: RunRequest) -> Prepared:
     table = {r["key"]: r for r in rows}
     for entry in data_sources:
         entry.update({k: v for k, v in table.get(entry["key"], {}).items() if k in ("source", "from")})
+    key_env = req.key_env or DEFAULT_KEY_ENV
     plan: dict[str, Any] = {
         "ok": True,
         "network": skill.network,
@@ -160,5 +169,7 @@ def prepare(req: RunRequest) -> Prepared:
         "data_sources": data_sources,
         "dataset_table": rows,
         "command": command_for(skill, action, job_dir / "spec.yaml"),
+        "key_env": key_env,
+        "env_passthrough": {k: os.environ[k] for k in PASSTHROUGH_ENV if k in os.environ},
     }
-    return Prepared(skill, plan, spec, secret_env, store, results_dir, results_uri)
+    return Prepared(skill, plan, spec, secret_env, store, results_dir, results_uri, secrets)

@@ -80,13 +80,25 @@ def parse_value(raw: str, leaf: dict[str, Any] | None) -> Any:
     return value
 
 
+def coerce_numbers(value: Any, leaf: dict[str, Any]) -> Any:
+    """Numbers that YAML 1.1 left as strings (``2e-4``, ``[1e-4, 5e-5]``) become numbers where the schema
+    wants numbers; everything else is returned unchanged (the schema then reports real type errors)."""
+    kind = leaf.get("type")
+    if isinstance(value, str) and kind in ("number", "integer") and _NUMBER.match(value.strip()):
+        number = float(value)
+        return int(number) if kind == "integer" and number.is_integer() else number
+    if isinstance(value, list) and kind == "array" and isinstance(leaf.get("items"), dict):
+        return [coerce_numbers(v, leaf["items"]) for v in value]
+    return value
+
+
 class SpecBuilder:
     """Collects values from every source, remembering which keys the user set explicitly."""
 
     def __init__(self, template: dict[str, Any], schema: dict[str, Any], shorthand: dict[str, str]) -> None:
         self.spec = copy.deepcopy(template)
         self.leaves = leaf_schemas(schema)
-        self.sections = {k.rsplit(".", 1)[0] for k in self.leaves if "." in k}
+        self.sections = {".".join(k.split(".")[:i]) for k in self.leaves for i in range(1, k.count(".") + 1)}
         self.shorthand = shorthand
         self.explicit: dict[str, str] = {}
         self.errors: list[ErrorItem] = []
@@ -108,7 +120,7 @@ class SpecBuilder:
     def set(self, key: str, value: Any, source: str) -> None:
         resolved = self._resolve_key(key, source)
         if resolved is not None:
-            set_dotted(self.spec, resolved, value)
+            set_dotted(self.spec, resolved, coerce_numbers(value, self.leaves[resolved]))
             self.explicit[resolved] = source
 
     def merge_file(self, path: Path) -> None:
@@ -122,10 +134,19 @@ class SpecBuilder:
             return
         if not isinstance(data, dict):
             raise RunnerError(ErrorItem("--spec", f"spec file {path} must hold a mapping", got=type(data).__name__))
-        for key, value in flatten(data).items():
-            if key not in self.leaves and key in self.sections and value == {}:
-                continue
-            self.set(key, value, f"--spec {Path(path).name}")
+        self._merge_tree(data, "", f"--spec {Path(path).name}")
+
+    def _merge_tree(self, data: dict[str, Any], prefix: str, source: str) -> None:
+        """Set every leaf of a nested mapping; a mapping-valued leaf (free-form object) is set whole."""
+        for name, value in data.items():
+            key = f"{prefix}{name}"
+            if isinstance(value, dict) and key not in self.leaves and self.shorthand.get(key) not in self.leaves:
+                if not value and key in self.sections:
+                    continue
+                if value:
+                    self._merge_tree(value, key + ".", source)
+                    continue
+            self.set(key, value, source)
 
     def apply_overrides(self, items: Iterable[str]) -> None:
         for item in items:
@@ -149,12 +170,7 @@ class SpecBuilder:
             raise RunnerError(ErrorItem("--overrides-json", f"is not valid JSON: {exc}")) from None
         if not isinstance(data, dict):
             raise RunnerError(ErrorItem("--overrides-json", "must be a JSON object of dotted keys", got=type(data).__name__))
-        for key, value in data.items():
-            if isinstance(value, dict):
-                for sub, v in flatten(value, f"{key}.").items():
-                    self.set(sub, v, "--overrides-json")
-            else:
-                self.set(key, value, "--overrides-json")
+        self._merge_tree(data, "", "--overrides-json")
 
     def raise_errors(self) -> None:
         if self.errors:

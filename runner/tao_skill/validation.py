@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import importlib
+import sys
+from pathlib import Path
 from typing import Any
 
 from tao_skill.errors import ErrorItem
 from tao_skill.spec import REDACTED, leaf_schemas
 
 _SECRET_SAFE = REDACTED
+_TYPE_WORDS = {"number": "a number", "integer": "an integer", "string": "a string", "boolean": "true or false",
+               "array": "a list", "object": "a mapping", "null": "null"}
 
 
 def _dotted(path: Any) -> str:
@@ -22,16 +26,17 @@ def schema_errors(schema: dict[str, Any], spec: dict[str, Any]) -> list[ErrorIte
     errors = []
     for err in sorted(Draft202012Validator(schema).iter_errors(spec), key=lambda e: list(map(str, e.path))):
         key = _dotted(err.absolute_path) or None
-        secret = bool(key and (leaves.get(key, {}).get("x-tao-secret")))
+        secret = bool(key and (leaves.get(key, {}).get("x-tao-secret") or leaves.get(key, {}).get("writeOnly")))
         got = _SECRET_SAFE if secret else err.instance
         if err.validator == "additionalProperties":
             extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
             for name in extra:
                 full = f"{key}.{name}" if key else name
-                errors.append(ErrorItem(full, "is not a known key", got=full))
+                errors.append(ErrorItem(full, f"Field `{full}` is not a known key", got=full))
             continue
         if err.validator == "type":
-            msg = f"must be of type {err.validator_value}"
+            kinds = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
+            msg = "must be " + " or ".join(_TYPE_WORDS.get(k, k) for k in kinds)
         elif err.validator == "enum":
             msg = f"must be one of {', '.join(map(str, err.validator_value))}"
         elif err.validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
@@ -41,19 +46,38 @@ def schema_errors(schema: dict[str, Any], spec: dict[str, Any]) -> list[ErrorIte
             msg = f"must have {'at least' if err.validator == 'minItems' else 'at most'} {err.validator_value} items"
         else:
             msg = err.message if not secret else f"fails the `{err.validator}` rule"
-        errors.append(ErrorItem(key, msg, expected=err.validator_value if not secret else None, got=got))
+        errors.append(ErrorItem(key, f"Field `{key}` {msg}" if key else f"The spec {msg}",
+                                expected=err.validator_value if not secret else None, got=got))
     return errors
 
 
-def config_errors(entry: str | None, action: str, spec: dict[str, Any]) -> list[ErrorItem]:
-    """Cross-field rules of the network's pydantic config (``config_entry``), located at their keys."""
+def _import_entry(module_name: str, skill_root: Path | None):
+    """Import the config module; a skill directory outside the bank may carry it at its root."""
+    try:
+        return importlib.import_module(module_name)
+    except ImportError:
+        top = module_name.split(".")[0]
+        if skill_root is None or not ((skill_root / f"{top}.py").is_file() or (skill_root / top).is_dir()):
+            raise
+    sys.path.insert(0, str(skill_root))
+    try:
+        return importlib.import_module(module_name)
+    finally:
+        sys.path.remove(str(skill_root))
+
+
+def config_errors(entry: str | None, action: str, spec: dict[str, Any],
+                  skill_root: Path | None = None, secrets: set[str] = frozenset()) -> list[ErrorItem]:
+    """Rules of the network's pydantic config (``config_entry``: "module:function" returning
+    {action: model}), cross-field ones included, located at their dotted keys."""
     if not entry:
         return []
     module_name, _, func = entry.partition(":")
     try:
-        models = getattr(importlib.import_module(module_name), func)()
+        models = getattr(_import_entry(module_name, skill_root), func)()
     except (ImportError, AttributeError) as exc:
-        return [ErrorItem(None, f"cannot load the config entry {entry}: {exc}")]
+        return [ErrorItem("config_entry", f"cannot load the config entry {entry}: {exc}",
+                          expected="module:function returning {action: pydantic model}", got=entry)]
     model = models.get(action)
     if model is None:
         return []
@@ -63,17 +87,32 @@ def config_errors(entry: str | None, action: str, spec: dict[str, Any]) -> list[
         model.model_validate(spec)
     except ValidationError as exc:
         out = []
-        for err in exc.errors():
-            if err["type"] != "cross_field":
-                continue  # field-level problems are already reported from the JSON Schema
-            out.append(ErrorItem(_dotted(err["loc"]), err["msg"], expected=(err.get("ctx") or {}).get("expected"),
-                                 got=err.get("input")))
+        for err in exc.errors(include_url=False):
+            key = _dotted(err["loc"]) or None
+            secret = bool(key and key in secrets)
+            msg = err["msg"]
+            out.append(ErrorItem(key, f"Field `{key}`: {msg}" if key else msg,
+                                 expected=(err.get("ctx") or {}).get("expected"),
+                                 got=_SECRET_SAFE if secret else _plain(err.get("input"))))
         return out
     return []
 
 
-def validate(schema: dict[str, Any], spec: dict[str, Any], *, entry: str | None, action: str) -> list[ErrorItem]:
+def _plain(value: Any) -> Any:
+    """A JSON-friendly, short form of a pydantic error's input (the whole spec is never echoed)."""
+    if isinstance(value, dict):
+        return "{...}"
+    return value
+
+
+def validate(schema: dict[str, Any], spec: dict[str, Any], *, entry: str | None, action: str,
+             skill_root: Path | None = None) -> list[ErrorItem]:
+    """Every problem of a resolved spec: JSON Schema (Draft 2020-12) first, then the config's rules.
+
+    The config's rules run only on a spec the schema accepts, so one mistake is reported once.
+    """
     errors = schema_errors(schema, spec)
     if not errors:
-        errors = config_errors(entry, action, spec)
+        secrets = {k for k, leaf in leaf_schemas(schema).items() if leaf.get("x-tao-secret") or leaf.get("writeOnly")}
+        errors = config_errors(entry, action, spec, skill_root, secrets)
     return errors

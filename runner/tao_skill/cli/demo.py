@@ -35,16 +35,16 @@ def register(cli: click.Group) -> None:
                   help="Where the demo writes its data (default: a new temp folder).")
     @click.option("--workspace", type=click.Path(path_type=Path), default=None)
     @click.option("--skill-dir", type=click.Path(path_type=Path), default=None)
-    @click.option("--json", "json_mode", is_flag=True)
-    def demo_cmd(network: str, workdir: Path | None, workspace: Path | None, skill_dir: Path | None,
+    @click.option("--json", "json_mode", is_flag=True, help="Print one JSON document.")
+    @click.pass_obj
+    def demo_cmd(app, network: str, workdir: Path | None, workspace: Path | None, skill_dir: Path | None,
                  json_mode: bool) -> int:
         """Generate data, train briefly, evaluate, infer and export, all through `tao-skill run`."""
-        from tao_skill.app import App  # noqa: PLC0415
         from tao_skill.demo import run_demo  # noqa: PLC0415
         from tao_skill.jobs import default_workspace  # noqa: PLC0415
         from tao_skill.skills import get_skill  # noqa: PLC0415
 
-        app = App(json_mode)
+        app.json_mode = json_mode
         skill = get_skill(network, skill_dir)
         steps = (skill.info.get("demo") or {}).get("steps")
         if not steps:

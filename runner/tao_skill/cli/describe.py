@@ -54,17 +54,18 @@ def _human(doc: dict) -> str:
 def register(cli: click.Group) -> None:
     @cli.command("list")
     @click.option("--skill-dir", type=click.Path(path_type=Path))
-    @click.option("--json", "json_mode", is_flag=True)
-    def list_cmd(skill_dir: Path | None, json_mode: bool) -> int:
-        """List the skills (networks) in the bank."""
-        from tao_skill.app import App  # noqa: PLC0415
+    @click.option("--json", "json_mode", is_flag=True, help="Print one JSON document.")
+    @click.pass_obj
+    def list_cmd(app, skill_dir: Path | None, json_mode: bool) -> int:
+        """List the skills (networks) in the bank and in --skill-dir."""
         from tao_skill.skills import discover  # noqa: PLC0415
 
+        app.json_mode = json_mode
         skills = discover(skill_dir)
         rows = [{"network": s.network, "name": s.info.get("name"), "actions": s.actions,
                  "automl_enabled": s.info.get("automl_enabled", False), "skill_dir": str(s.root)}
                 for s in skills.values()]
-        App(json_mode).emit({"ok": True, "skills": rows},
+        app.emit({"ok": True, "skills": rows},
                             "\n".join(f"{r['network']:<16} {', '.join(r['actions'])}" for r in rows))
         return 0
 
@@ -72,15 +73,16 @@ def register(cli: click.Group) -> None:
     @click.argument("network")
     @click.argument("action", required=False)
     @click.option("--skill-dir", type=click.Path(path_type=Path))
-    @click.option("--json", "json_mode", is_flag=True)
-    def describe_cmd(network: str, action: str | None, skill_dir: Path | None, json_mode: bool) -> int:
+    @click.option("--json", "json_mode", is_flag=True, help="Print one JSON document.")
+    @click.pass_obj
+    def describe_cmd(app, network: str, action: str | None, skill_dir: Path | None, json_mode: bool) -> int:
         """Actions, mandatory data sources, popular parameters, shorthand keys and AutoML status."""
-        from tao_skill.app import App  # noqa: PLC0415
         from tao_skill.skills import get_skill, require_action  # noqa: PLC0415
 
+        app.json_mode = json_mode
         skill = get_skill(network, skill_dir)
         if action:
             require_action(skill, action)
         doc = _describe(skill, action)
-        App(json_mode).emit(doc, _human(doc))
+        app.emit(doc, _human(doc))
         return 0

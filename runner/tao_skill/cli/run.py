@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from tao_skill.cli.options import request_from, spec_options
-from tao_skill.errors import EXIT_INVALID, EXIT_OK, ErrorItem, RunnerError
+from tao_skill.errors import EXIT_OK
 
 
 def _human_plan(plan: dict) -> str:
@@ -13,7 +13,8 @@ def _human_plan(plan: dict) -> str:
              f"  automl_policy {plan['automl_policy']}: {plan['policy_reason']}"]
     if plan.get("notice"):
         lines.append(f"  note: {plan['notice']}")
-    lines.append(f"  job {plan['job_id']}  results {plan['results_dir']}")
+    lines.append(f"  job {plan['job_id']}  results {plan['results_dir']}"
+                 + (f" -> {plan['results_uri']}" if plan.get("results_uri") else ""))
     for m in plan["mappings"]:
         lines.append(f"  {m['key']} <- {m['function']}: {m['value']}  [{m['source']}]")
     for d in plan["data_sources"]:
@@ -22,27 +23,24 @@ def _human_plan(plan: dict) -> str:
     return "\n".join(lines)
 
 
-def _launch_automl(prep, app) -> int:
-    try:
-        from tao_skill.automl.launcher import run_from_plan  # noqa: PLC0415
-    except ImportError:
-        raise RunnerError(ErrorItem(None, "AutoML route chosen but the AutoML runner is not installed; "
-                                          "rerun with --automl-policy off"), EXIT_INVALID) from None
-    return run_from_plan(prep, app)
-
-
 def register(cli: click.Group) -> None:
     @cli.command("run")
     @click.argument("network")
     @click.argument("action")
     @click.option("--dry-run", is_flag=True, help="Resolve, validate and print the plan; run nothing.")
     @spec_options
-    def run_cmd(network: str, action: str, dry_run: bool, json_mode: bool, **kw) -> int:
-        """Run ACTION of NETWORK as a recorded job (train may route to AutoML)."""
-        from tao_skill.app import App  # noqa: PLC0415
+    @click.pass_obj
+    def run_cmd(app, network: str, action: str, dry_run: bool, json_mode: bool, **kw) -> int:
+        """Run ACTION of NETWORK as a recorded job (train may route to AutoML).
+
+        The spec is assembled from the action's template, --spec, --override and --overrides-json;
+        spec_params mappings fill results_dir, the key, parent/PTM/resume checkpoints and ONNX paths;
+        every mandatory data source must be set; the spec is validated against the generated schema
+        and the config's cross-field rules. With --dry-run the full plan is printed and nothing runs.
+        """
         from tao_skill.plan import prepare  # noqa: PLC0415
 
-        app = App(json_mode)
+        app.json_mode = json_mode
         prep = prepare(request_from(network, action, kw))
         plan = prep.plan
         if dry_run:
@@ -50,13 +48,14 @@ def register(cli: click.Group) -> None:
             return EXIT_OK
         if plan.get("notice"):
             app.warn(plan["notice"])
-        if plan["route"] == "automl":
-            return _launch_automl(prep, app)
-        from tao_skill.launch import execute  # noqa: PLC0415
+        from tao_skill.launch import execute, run_automl  # noqa: PLC0415
 
         if not json_mode:
             app.info(_human_plan(plan))
-        record = execute(prep, out=app.log_stream)
+        if plan["route"] == "automl":
+            record = run_automl(prep)
+        else:
+            record = execute(prep, out=app.log_stream)
         code = record["runner_exit_code"]
         app.emit({**plan, "ok": code == EXIT_OK, "job": record, "status": record["status"], "kpis": record["kpis"]},
                  f"job {record['job_id']} {record['status']} (exit {record['exit_code']}); results {record['results_dir']}"
@@ -67,12 +66,14 @@ def register(cli: click.Group) -> None:
     @click.argument("network")
     @click.argument("action")
     @spec_options
-    def validate_cmd(network: str, action: str, json_mode: bool, **kw) -> int:
+    @click.pass_obj
+    def validate_cmd(app, network: str, action: str, json_mode: bool, **kw) -> int:
         """Resolve and validate a spec exactly like `run --dry-run`, without creating a job."""
-        from tao_skill.app import App  # noqa: PLC0415
         from tao_skill.plan import prepare  # noqa: PLC0415
 
+        app.json_mode = json_mode
         plan = prepare(request_from(network, action, kw)).plan
-        App(json_mode).emit({"ok": True, "network": plan["network"], "action": action, "spec": plan["spec"],
-                             "mappings": plan["mappings"]}, f"{network} {action}: spec is valid")
+        app.emit({"ok": True, "network": plan["network"], "action": action, "spec": plan["spec"],
+                  "mappings": plan["mappings"], "data_sources": plan["data_sources"]},
+                 f"{network} {action}: spec is valid")
         return EXIT_OK
