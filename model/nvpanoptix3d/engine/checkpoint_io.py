@@ -77,7 +77,7 @@ def save_checkpoint(checkpoint: dict[str, Any], path: str | os.PathLike, *, key:
     data = buf.getvalue()
     if key:
         data = encrypt_bytes(data, key)
-    return atomic_write_bytes(path, data)
+    return atomic_write_bytes(path, data, mode=0o600 if key else None)
 
 
 def resolve_checkpoint(path: str | os.PathLike, what: str = "checkpoint") -> Path:

@@ -1,88 +1,216 @@
-"""Metrics of a batch of predictions against its targets: PRQ/RSQ/RRQ (3D), PQ (2D), depth."""
+"""Split-level metrics from network outputs: 2D PQ and depth on every stage, PRQ/RSQ/RRQ on the 3D stage.
+
+Statistics are kept per sample (keyed by scene and image id) so that shards evaluated by several
+processes merge without counting a padded, repeated sample twice.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 
 from nvpanoptix3d.metrics import PanopticQuality2D, PanopticReconstructionQuality, depth_metrics, segments_from_volumes
+from nvpanoptix3d.metrics.prq import _ClassStats
 from nvpanoptix3d.network.frustum3d import panoptic_3d
 from nvpanoptix3d.network.postprocess import panoptic_2d
 
 
-def gt_segments_3d(semantic: np.ndarray, instance: np.ndarray, num_thing_classes: int) -> tuple[np.ndarray, dict]:
-    """Ground-truth panoptic ids: one per thing instance (class by majority vote), one per stuff class."""
+@dataclass(frozen=True)
+class EvalSettings:
+    stage: str  # "2d" | "3d"
+    num_thing_classes: int = 9
+    ignore_label: int = 255
+    object_mask_threshold: float = 0.4
+    overlap_threshold: float = 0.5
+    mode: str = "panoptic"
+    truncation: float = 3.0
+    iso_value_gt: float = 1.0
+    iso_value_pred: float = 2.0
+    downsample_factor: int = 1
+
+
+def settings_from_spec(spec: Any, stage: str) -> EvalSettings:
+    ds, m = spec.dataset, spec.model
+    return EvalSettings(stage=stage, num_thing_classes=ds.num_thing_classes, ignore_label=ds.ignore_label,
+                        object_mask_threshold=m.object_mask_threshold, overlap_threshold=m.overlap_threshold,
+                        mode=m.mode, truncation=m.frustum3d.truncation, iso_value_gt=ds.iso_value,
+                        iso_value_pred=m.frustum3d.iso_recon_value, downsample_factor=ds.downsample_factor)
+
+
+def gt_segments_2d(semantic: np.ndarray, instance: np.ndarray, num_thing_classes: int,
+                   ignore_label: int) -> tuple[dict[int, tuple[np.ndarray, int]], np.ndarray]:
+    """Ground-truth 2D segments {id: (mask, class)} and the void mask (ignored pixels, things without id)."""
+    void = semantic == ignore_label
+    segs: dict[int, tuple[np.ndarray, int]] = {}
+    for cls in np.unique(semantic[~void]):
+        cls = int(cls)
+        region = semantic == cls
+        if cls <= num_thing_classes:
+            for iid in np.unique(instance[region]):
+                if iid > 0:
+                    segs[len(segs) + 1] = (region & (instance == iid), cls)
+            void |= region & (instance <= 0)
+        else:
+            segs[len(segs) + 1] = (region, cls)
+    return segs, void
+
+
+def gt_panoptic_3d(semantic: np.ndarray, instance: np.ndarray, num_thing_classes: int) -> tuple[np.ndarray, dict]:
+    """A panoptic id volume from semantic + instance volumes: thing instances keep their ids, each stuff class
+    becomes one segment."""
     pan = np.zeros(semantic.shape, dtype=np.int64)
-    classes: dict[int, int] = {}
-    for inst in np.unique(instance):
-        if inst <= 0:
-            continue
-        m = instance == inst
-        labels = semantic[m]
-        labels = labels[(labels >= 1) & (labels <= num_thing_classes)]
-        if labels.size == 0:
-            continue
-        sid = 1000 + int(inst)
-        pan[m] = sid
-        classes[sid] = int(np.bincount(labels).argmax())
-    for cls in np.unique(semantic):
-        if cls > num_thing_classes:
-            m = (semantic == cls) & (pan == 0)
-            if m.any():
-                pan[m] = int(cls)
-                classes[int(cls)] = int(cls)
-    return pan, classes
+    sem_of: dict[int, int] = {}
+    things = (semantic >= 1) & (semantic <= num_thing_classes) & (instance > 0)
+    for iid in np.unique(instance[things]):
+        region = things & (instance == iid)
+        classes, counts = np.unique(semantic[region], return_counts=True)
+        pan[region] = int(iid)
+        sem_of[int(iid)] = int(classes[counts.argmax()])
+    for cls in np.unique(semantic[semantic > num_thing_classes]):
+        sid = 100_000 + int(cls)
+        pan[semantic == cls] = sid
+        sem_of[sid] = int(cls)
+    return pan, sem_of
 
 
+@dataclass
 class Evaluator:
-    def __init__(self, spec: Any) -> None:
-        self.spec = spec
-        nt = spec.dataset.num_thing_classes
-        self.prq = PanopticReconstructionQuality(thing_classes=set(range(1, nt + 1)))
-        self.pq = PanopticQuality2D()
-        self.depth: list[dict[str, float]] = []
+    settings: EvalSettings
+    samples: dict[str, dict[str, Any]] = field(default_factory=dict)
+    loss_sums: dict[str, float] = field(default_factory=dict)
+    loss_batches: int = 0
 
-    def update(self, outputs: dict, batch: dict) -> None:
-        spec = self.spec
-        m, ds = spec.model, spec.dataset
-        for i in range(batch["image"].shape[0]):
-            h, w = batch["image"].shape[-2:]
-            r2 = panoptic_2d(outputs["pred_logits"][i].float().cpu(), outputs["pred_masks"][i].float().cpu(),
-                             size=(h, w), num_thing_classes=ds.num_thing_classes,
-                             object_mask_threshold=m.object_mask_threshold, overlap_threshold=m.overlap_threshold,
-                             mode=m.mode)
-            gt2 = {k: (mask.numpy(), int(c)) for k, (mask, c) in enumerate(zip(batch["gt_masks"][i], batch["gt_classes"][i]))}
-            pr2 = {s["id"]: ((r2["panoptic"] == s["id"]).numpy(), s["category_id"]) for s in r2["segments"]}
-            self.pq.update(gt2, pr2, void=(batch["semantic_2d"][i] == ds.ignore_label).numpy())
-            self.depth.append(depth_metrics(outputs["pred_depth"][i, 0].float().cpu().numpy(), batch["depth"][i].numpy()))
-            if "pred_occupancy" not in outputs or "geometry" not in batch:
+    def reset(self) -> None:
+        self.samples.clear()
+        self.loss_sums.clear()
+        self.loss_batches = 0
+
+    def add_losses(self, losses: dict[str, torch.Tensor]) -> None:
+        for k, v in losses.items():
+            self.loss_sums[k] = self.loss_sums.get(k, 0.0) + float(v.detach())
+        self.loss_batches += 1
+
+    @torch.no_grad()
+    def update(self, batch: dict[str, Any], outputs: dict[str, Any]) -> None:
+        s = self.settings
+        logits = outputs["pred_logits"].float().cpu()
+        masks = outputs["pred_masks"].float().cpu()
+        depth = outputs["pred_depth"].float().cpu()
+        out3d = None
+        if s.stage == "3d":
+            out3d = {k: ([t.float().cpu() for t in v] if isinstance(v, list) else v.float().cpu())
+                     for k, v in outputs.items() if k in ("pred_occupancy", "pred_masks_3d", "pred_geometry")}
+            out3d["pred_logits"] = logits
+        for i, meta in enumerate(batch["meta"]):
+            key = f"{meta.get('scene_id')}/{meta.get('image_id')}"
+            if key in self.samples:
                 continue
-            frustum = batch["frustum_mask"][i].cpu()
-            r3 = panoptic_3d({k: v for k, v in outputs.items() if k != "aux_outputs"}, i, frustum=frustum,
-                             num_thing_classes=ds.num_thing_classes, object_mask_threshold=m.object_mask_threshold,
-                             truncation=m.frustum3d.truncation, mode=m.mode)
-            f = frustum.numpy()
-            gpan, gcls = gt_segments_3d(batch["semantic_3d"][i].numpy(), batch["instance_3d"][i].numpy(),
-                                        ds.num_thing_classes)
-            gt = segments_from_volumes(gpan, gcls, batch["geometry"][i].numpy(), f, ds.iso_value, ds.downsample_factor)
-            pred = segments_from_volumes(r3["panoptic"].numpy(), {s["id"]: s["category_id"] for s in r3["segments"]},
-                                         r3["geometry"].float().numpy(), f, m.frustum3d.iso_recon_value,
-                                         ds.downsample_factor)
-            self.prq.update(gt, pred)
+            sem = batch["semantic_2d"][i].cpu().numpy()
+            ins = batch["instance_2d"][i].cpu().numpy()
+            h, w = sem.shape
+            pred = panoptic_2d(logits[i], masks[i], size=(h, w), num_thing_classes=s.num_thing_classes,
+                               object_mask_threshold=s.object_mask_threshold, overlap_threshold=s.overlap_threshold,
+                               mode=s.mode)
+            pan = pred["panoptic"].numpy()
+            gt, void = gt_segments_2d(sem, ins, s.num_thing_classes, s.ignore_label)
+            pq = PanopticQuality2D()
+            pq.update(gt, {seg["id"]: (pan == seg["id"], seg["category_id"]) for seg in pred["segments"]}, void)
+            d_pred = depth[i, 0]
+            if d_pred.shape != (h, w):
+                d_pred = torch.nn.functional.interpolate(d_pred[None, None], size=(h, w), mode="bilinear")[0, 0]
+            record: dict[str, Any] = {"pq2d": pq.stats,
+                                      "depth": depth_metrics(d_pred.numpy(), batch["depth"][i].cpu().numpy())}
+            if out3d is not None:
+                frustum = batch["frustum_mask"][i].cpu()
+                p3 = panoptic_3d(out3d, i, frustum=frustum, num_thing_classes=s.num_thing_classes,
+                                 object_mask_threshold=s.object_mask_threshold, truncation=s.truncation, mode=s.mode)
+                fr = frustum.numpy()
+                gpan, gsem = gt_panoptic_3d(batch["semantic_3d"][i].cpu().numpy(),
+                                            batch["instance_3d"][i].cpu().numpy(), s.num_thing_classes)
+                gt3 = segments_from_volumes(gpan, gsem, batch["geometry"][i].cpu().numpy(), fr, s.iso_value_gt,
+                                            s.downsample_factor)
+                pr3 = segments_from_volumes(p3["panoptic"].numpy(), {g["id"]: g["category_id"] for g in p3["segments"]},
+                                            p3["geometry"].numpy(), fr, s.iso_value_pred, s.downsample_factor)
+                prq = PanopticReconstructionQuality(thing_classes=set(range(1, s.num_thing_classes + 1)))
+                prq.update(gt3, pr3)
+                record["prq"] = {c: (st.iou, st.tp, st.fp, st.fn, st.n) for c, st in prq.stats.items()}
+            self.samples[key] = record
 
-    def compute(self) -> dict[str, float]:
-        kpi: dict[str, float] = {}
-        pq = self.pq.compute()
-        kpi.update({"PQ": pq["PQ"], "SQ": pq["SQ"], "RQ": pq["RQ"]})
-        if self.depth:
-            for key in self.depth[0]:
-                kpi[f"depth_{key}"] = float(np.mean([d[key] for d in self.depth]))
-        if self.prq.stats:
-            r = self.prq.compute()
-            kpi.update({k: r[k] for k in ("PRQ", "RSQ", "RRQ", "PRQ_th", "PRQ_st")})
-        return kpi
+    def state(self) -> dict[str, Any]:
+        return {"samples": self.samples, "loss_sums": self.loss_sums, "loss_batches": self.loss_batches}
 
-    def per_class(self) -> dict:
-        return self.prq.compute()["per_class"] if self.prq.stats else {}
+    def merge(self, state: dict[str, Any]) -> None:
+        for k, v in state["samples"].items():
+            self.samples.setdefault(k, v)
+        for k, v in state["loss_sums"].items():
+            self.loss_sums[k] = self.loss_sums.get(k, 0.0) + v
+        self.loss_batches += state["loss_batches"]
+
+    def losses(self) -> dict[str, float]:
+        return {k: v / max(self.loss_batches, 1) for k, v in self.loss_sums.items()}
+
+    def compute(self) -> dict[str, Any]:
+        """{"kpi": {PQ, SQ, RQ, AbsRel, RMSE, delta1[, PRQ, RSQ, RRQ, PRQ_th, PRQ_st]}, "per_class": {...},
+        "num_samples": n}."""
+        pq = PanopticQuality2D()
+        prq = PanopticReconstructionQuality(thing_classes=set(range(1, self.settings.num_thing_classes + 1)))
+        depth: dict[str, list[float]] = {}
+        for rec in self.samples.values():
+            for c, (iou, tp, fp, fn) in rec["pq2d"].items():
+                st = pq.stats.setdefault(c, [0.0, 0, 0, 0])
+                st[0] += iou
+                st[1] += tp
+                st[2] += fp
+                st[3] += fn
+            for k, v in rec["depth"].items():
+                depth.setdefault(k, []).append(v)
+            for c, (iou, tp, fp, fn, n) in rec.get("prq", {}).items():
+                st = prq.stats.setdefault(c, _ClassStats())
+                st.iou += iou
+                st.tp += tp
+                st.fp += fp
+                st.fn += fn
+                st.n += n
+        r2 = pq.compute()
+        kpi = {"PQ": r2["PQ"], "SQ": r2["SQ"], "RQ": r2["RQ"]}
+        kpi.update({k: float(np.mean(v)) for k, v in depth.items()})
+        per_class: dict[str, Any] = {"2d": {str(c): v for c, v in sorted(r2["per_class"].items())}}
+        if self.settings.stage == "3d":
+            r3 = prq.compute()
+            kpi.update({k: r3[k] for k in ("PRQ", "RSQ", "RRQ", "PRQ_th", "PRQ_st")})
+            per_class["3d"] = {str(c): v for c, v in r3["per_class"].items()}
+        return {"kpi": kpi, "per_class": per_class, "num_samples": len(self.samples)}
+
+
+def format_table(result: dict[str, Any], names: dict[int, str] | None = None) -> str:
+    """A readable per-class table (3D PRQ/RSQ/RRQ when present, 2D PQ/SQ/RQ) plus the averages."""
+    names = names or {}
+    lines = []
+    pc3 = result["per_class"].get("3d")
+    pc2 = result["per_class"].get("2d", {})
+    classes = sorted({int(c) for c in list(pc2) + list(pc3 or {})})
+    head = f"{'class':<12}"
+    if pc3 is not None:
+        head += f"{'PRQ':>8}{'RSQ':>8}{'RRQ':>8}{'N':>6}"
+    head += f"{'PQ':>8}{'SQ':>8}{'RQ':>8}"
+    lines.append(head)
+    for c in classes:
+        row = f"{names.get(c, str(c)):<12}"
+        if pc3 is not None:
+            v = pc3.get(str(c))
+            row += (f"{v['PRQ']:8.3f}{v['RSQ']:8.3f}{v['RRQ']:8.3f}{v['N']:6d}" if v else f"{'-':>8}" * 3 + f"{'-':>6}")
+        v2 = pc2.get(str(c))
+        row += f"{v2['PQ']:8.3f}{v2['SQ']:8.3f}{v2['RQ']:8.3f}" if v2 else f"{'-':>8}" * 3
+        lines.append(row)
+    k = result["kpi"]
+    row = f"{'mean':<12}"
+    if pc3 is not None:
+        row += f"{k['PRQ']:8.3f}{k['RSQ']:8.3f}{k['RRQ']:8.3f}{'':>6}"
+    row += f"{k['PQ']:8.3f}{k['SQ']:8.3f}{k['RQ']:8.3f}"
+    lines.append(row)
+    lines.append("depth: " + ", ".join(f"{n} {k[n]:.3f}" for n in ("AbsRel", "RMSE", "delta1") if n in k)
+                 + f"  ({result['num_samples']} images)")
+    return "\n".join(lines)

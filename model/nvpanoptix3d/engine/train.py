@@ -1,0 +1,182 @@
+"""The ``train`` action: build the stage's network, data and Lightning Trainer, then fit.
+
+Stage 2D when ``dataset.enable_3d`` is false, stage 3D otherwise (2D weights from ``train.checkpoint_2d``,
+3D weights from ``train.checkpoint_3d``, both optional). ``train.resume_training_checkpoint_path`` (a file,
+or a results folder holding ``latest.pth``) continues the run exactly: weights, optimiser, schedule,
+epoch, step, data order and RNG.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+
+from nvpanoptix3d.engine import build
+from nvpanoptix3d.engine.checkpoint_io import load_checkpoint, load_weights, resolve_checkpoint
+from nvpanoptix3d.engine.errors import EngineError
+from nvpanoptix3d.engine.evaluation import Evaluator, format_table, settings_from_spec
+from nvpanoptix3d.engine.runtime import encryption_key, plan_devices, precision_setup, redacted_config
+from nvpanoptix3d.engine.status import StatusFile
+
+log = logging.getLogger("nvpanoptix3d")
+
+
+def optim_settings(spec: Any):
+    from nvpanoptix3d.engine.lit_module import OptimSettings  # noqa: PLC0415
+
+    t, o = spec.train, spec.train.optim
+    return OptimSettings(lr=o.lr, backbone_multiplier=o.backbone_multiplier, momentum=o.momentum,
+                         weight_decay=o.weight_decay, lr_scheduler=o.lr_scheduler, milestones=tuple(o.milestones),
+                         gamma=o.gamma, max_steps=o.max_steps, warmup_iters=o.warmup_iters,
+                         warmup_factor=o.warmup_factor, clip_grad_norm=t.clip_grad_norm,
+                         clip_grad_norm_type=t.clip_grad_norm_type, clip_grad_type=t.clip_grad_type,
+                         freeze=tuple(t.freeze))
+
+
+def initialise_weights(model, spec: Any, stage: str, key: str | None) -> None:
+    """Pretrained backbone, then ``train.checkpoint_2d`` (2D keys) and ``train.checkpoint_3d`` (3D keys)."""
+    from nvpanoptix3d.network.frustum3d.model import THREE_D_KEYS  # noqa: PLC0415
+
+    pre = spec.model.backbone.pretrained_model_path
+    if pre:
+        ck = load_checkpoint(pre, key=None, what="model.backbone.pretrained_model_path")
+        state = {k.split("aggregator.", 1)[1]: v for k, v in ck["state_dict"].items() if "aggregator." in k} \
+            or ck["state_dict"]
+        rep = load_weights(model.backbone.aggregator, state, source=f"pretrained backbone {pre}")
+        log.info("backbone initialised from %s (%d tensors, %d missing)", pre, len(rep["loaded"]), len(rep["missing"]))
+    if spec.train.checkpoint_2d:
+        ck = load_checkpoint(spec.train.checkpoint_2d, key=key, what="train.checkpoint_2d")
+        rep = load_weights(model, ck["state_dict"], source=f"train.checkpoint_2d {spec.train.checkpoint_2d}",
+                           exclude=THREE_D_KEYS)
+        log.info("2D stage initialised from %s (%d tensors, %d missing)", spec.train.checkpoint_2d,
+                 len(rep["loaded"]), len(rep["missing"]))
+    if spec.train.checkpoint_3d:
+        if stage != "3d":
+            raise EngineError("train.checkpoint_3d is set but dataset.enable_3d is false (the 2D stage has no 3D "
+                              "weights); clear it or enable the 3D stage")
+        ck = load_checkpoint(spec.train.checkpoint_3d, key=key, what="train.checkpoint_3d")
+        state = {k: v for k, v in ck["state_dict"].items() if any(s in k for s in THREE_D_KEYS)}
+        rep = load_weights(model, state, source=f"train.checkpoint_3d {spec.train.checkpoint_3d}",
+                           prefixes=("projector", "completion", "reprojection"))
+        log.info("3D stage initialised from %s (%d tensors)", spec.train.checkpoint_3d, len(rep["loaded"]))
+
+
+def build_trainer(spec: Any, results_dir: Path, *, key: str | None, extra_callbacks: list | None = None):
+    from pytorch_lightning.callbacks import TQDMProgressBar  # noqa: PLC0415
+
+    from nvpanoptix3d.engine.callbacks import LogLines, PeriodicCheckpoint, SecureCheckpointIO  # noqa: PLC0415
+
+    t = spec.train
+    plan = plan_devices(t)
+    precision, plugins = precision_setup(t.precision, plan.accelerator)
+    plugins.append(SecureCheckpointIO(key))
+    tty = sys.stderr.isatty()
+    callbacks = [PeriodicCheckpoint(results_dir, interval=t.checkpoint_interval, unit=t.checkpoint_interval_unit),
+                 LogLines(every=1 if t.is_dry_run else 10)]
+    if tty:
+        callbacks.append(TQDMProgressBar(refresh_rate=1))
+    callbacks += extra_callbacks or []
+    kw: dict[str, Any] = dict(
+        accelerator=plan.accelerator, devices=plan.devices, num_nodes=plan.num_nodes, strategy=plan.strategy,
+        max_epochs=1 if t.is_dry_run else t.num_epochs, max_steps=1 if t.is_dry_run else t.optim.max_steps,
+        check_val_every_n_epoch=t.validation_interval, num_sanity_val_steps=0, logger=False,
+        enable_checkpointing=False, enable_progress_bar=tty, enable_model_summary=False, callbacks=callbacks,
+        plugins=plugins, use_distributed_sampler=False, default_root_dir=str(results_dir),
+        benchmark=t.cudnn.benchmark, deterministic=False, gradient_clip_val=None,
+        limit_train_batches=1 if t.is_dry_run else (t.iters_per_epoch if t.iters_per_epoch > 0 else None),
+        limit_val_batches=1 if t.is_dry_run else None,
+    )
+    if precision is not None:
+        kw["precision"] = precision
+    log.info("devices: %s; precision %s", plan.describe(), t.precision)
+    return pl.Trainer(**kw), plan
+
+
+class _DistributedSetup(pl.Callback):
+    """Hands rank and world size to the loaders and status file once Lightning has launched the processes."""
+
+    def __init__(self, train_loader, val_loader, status: StatusFile) -> None:
+        self.loaders, self.status = (train_loader, val_loader), status
+
+    def setup(self, trainer, pl_module, stage: str) -> None:
+        for loader in self.loaders:
+            loader.rank, loader.world_size = trainer.global_rank, trainer.world_size
+        self.status.enabled = trainer.is_global_zero
+        self.status.write()
+
+
+def run_train(spec: Any, results_dir: Path) -> dict[str, Any]:
+
+    from nvpanoptix3d.engine.data import ShardedEpochLoader, ShardedEvalLoader, split_dataset  # noqa: PLC0415
+    from nvpanoptix3d.engine.lit_module import PanoptixModule  # noqa: PLC0415
+
+    t = spec.train
+    stage = "3d" if build.is_3d(spec) else "2d"
+    key = encryption_key(spec)
+    resume = None
+    if t.resume_training_checkpoint_path:
+        resume = resolve_checkpoint(t.resume_training_checkpoint_path, "train.resume_training_checkpoint_path")
+        ck = load_checkpoint(resume, key=key, what="train.resume_training_checkpoint_path")
+        if ck.get("stage") not in (None, stage):
+            raise EngineError(f"train.resume_training_checkpoint_path {resume} is a {ck['stage']} checkpoint but "
+                              f"dataset.enable_3d selects the {stage} stage")
+        if "loops" not in ck or "optimizer_states" not in ck:
+            raise EngineError(f"train.resume_training_checkpoint_path {resume} holds weights only (no optimiser or "
+                              "loop state); use it as train.checkpoint_2d / checkpoint_3d instead")
+        resume_step = int(ck.get("global_step", 0))
+        del ck
+    if t.seed >= 0:
+        pl.seed_everything(t.seed, workers=True, verbose=False)
+
+    model = build.build_model(spec, stage=stage)
+    crit2d, crit3d = build.build_criteria(spec, stage=stage)
+    if resume is None:
+        initialise_weights(model, spec, stage, key)
+    evaluator = Evaluator(settings_from_spec(spec, stage))
+    module = PanoptixModule(model=model, criterion_2d=crit2d, criterion_3d=crit3d, stage=stage,
+                            optim=optim_settings(spec), evaluator=evaluator, seed=t.seed, config=redacted_config(spec))
+    train_ds = split_dataset(spec, "train")
+    val_ds = split_dataset(spec, "val")
+    ds = spec.dataset
+    pin = ds.pin_memory and torch.cuda.is_available()
+    train_loader = ShardedEpochLoader(train_ds, batch_size=ds.train.batch_size, shuffle=True, seed=max(t.seed, 0),
+                                      num_workers=ds.train.num_workers, pin_memory=pin)
+    val_loader = ShardedEvalLoader(val_ds, batch_size=ds.val.batch_size, num_workers=ds.val.num_workers,
+                                   pin_memory=pin)
+
+    monitor = spec.train.optim.monitor_name
+    status = StatusFile(results_dir, action="train", metric="PRQ" if stage == "3d" else "PQ")
+    if resume is not None:
+        previous = None
+        try:
+            previous = json.loads((results_dir / "status.json").read_text())
+        except (OSError, ValueError):
+            pass
+        status.resume_from(previous, up_to_step=resume_step)
+
+    def on_result(epoch: int, step: int, result: dict, losses: dict) -> None:
+        status.add_entry(epoch=epoch, step=step, kpi=dict(result["kpi"], val_loss=losses.get("loss", float("nan"))),
+                         loss=losses, per_class=result["per_class"])
+        log.info("validation epoch %d step %d:\n%s", epoch, step, format_table(result))
+
+    module.hooks.on_validation_result = on_result
+
+    trainer, plan = build_trainer(spec, results_dir, key=key,
+                                  extra_callbacks=[_DistributedSetup(train_loader, val_loader, status)])
+    log.info("train %s stage: %d train / %d val samples, batch %d, monitor %s", stage, len(train_ds), len(val_ds),
+             ds.train.batch_size, monitor)
+    try:
+        trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=val_loader,
+                    ckpt_path=str(resume) if resume is not None else None)
+    except BaseException as exc:
+        status.finish("failed", f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300])
+        raise
+    status.finish("done")
+    return {"stage": stage, "global_step": trainer.global_step, "epoch": trainer.current_epoch,
+            "best": status.data["best"], "module": module, "trainer": trainer}
