@@ -44,13 +44,31 @@ def fill_sources(skill: Skill, action: str, spec: dict[str, Any], explicit: dict
     return rows
 
 
-def check_inputs(skill: Skill, action: str, spec: dict[str, Any]) -> None:
-    """Every mandatory input is set, and every local one exists. One error lists all problems."""
+def absolutize_inputs(skill: Skill, action: str, spec: dict[str, Any], keys: set[str]) -> None:
+    """Relative local paths the user gave for the action's inputs (``keys``) become absolute: the
+    entrypoint runs in the job dir, not where the user typed the command."""
+    for key in skill.info.get("actions", {}).get(action, {}).get("inputs", {}):
+        if key not in keys:
+            continue
+        value = get_dotted(spec, key)
+        if isinstance(value, str) and value not in ("", "???") and not is_remote(value) \
+                and not value.lower().startswith("file://") and not Path(value).expanduser().is_absolute():
+            set_dotted(spec, key, str(Path(value).expanduser().resolve()))
+
+
+def check_inputs(skill: Skill, action: str, spec: dict[str, Any], provided: set[str] | None = None) -> None:
+    """Every mandatory input is set, and every local one exists. One error lists all problems.
+
+    Args:
+        provided: data-table keys the user set (explicitly or through a dataset flag); a table key
+            outside it still holds the template's placeholder and counts as missing. None = trust
+            every non-empty value.
+    """
     table = skill.info.get("data_sources", {}).get(action, {})
     errors: list[ErrorItem] = []
     for key, meta in skill.info.get("actions", {}).get(action, {}).get("inputs", {}).items():
         value = get_dotted(spec, key)
-        if value in ("", None, "???"):
+        if value in ("", None, "???") or (provided is not None and key in table and key not in provided):
             if meta.get("optional"):
                 continue
             if key in table:

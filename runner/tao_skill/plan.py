@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tao_skill.datasets import check_inputs, fill_sources, is_remote, local_path
-from tao_skill.errors import ErrorItem, RunnerError
+from tao_skill.datasets import absolutize_inputs, check_inputs, fill_sources, is_remote, local_path
+from tao_skill.errors import EXIT_INVALID, ErrorItem, RunnerError
 from tao_skill.jobs import JobStore
 from tao_skill.mappings import DEFAULT_KEY_ENV, MappingContext, apply_mappings
 from tao_skill.policy import decide
 from tao_skill.skills import Skill, get_skill, require_action
 from tao_skill.spec import SpecBuilder, get_dotted, redact, secret_keys
-from tao_skill.validation import validate
+from tao_skill.validation import schema_errors, validate
 
 #: Multi-GPU / multi-node variables the entrypoint receives unchanged (recorded in the plan).
 PASSTHROUGH_ENV = ("WORLD_SIZE", "NODE_RANK", "MASTER_ADDR", "MASTER_PORT", "NUM_GPU_PER_NODE")
@@ -86,7 +86,24 @@ def _staging_plan(skill: Skill, action: str, spec: dict[str, Any], cache_dir: Pa
     return rows
 
 
+def _collect(errors: list[ErrorItem], step, key: str | None = None):
+    """Run ``step``; an exit-2 RunnerError adds its items to ``errors`` (others propagate)."""
+    try:
+        return step()
+    except RunnerError as exc:
+        if exc.code != EXIT_INVALID:
+            raise
+        errors.extend(exc.errors)
+        return None
+
+
 def prepare(req: RunRequest) -> Prepared:
+    """Steps 1-7 of a job, without side effects beyond reading the workspace: the plan and what runs.
+
+    Raises:
+        RunnerError: exit 2 with every problem found (unknown keys, missing data sources, parent jobs
+            without checkpoints, schema and cross-field violations).
+    """
     skill = get_skill(req.network, req.skill_dir)
     require_action(skill, req.action)
     action = req.action
@@ -108,14 +125,20 @@ def prepare(req: RunRequest) -> Prepared:
         builder.apply_json(req.overrides_json)
     if req.results_dir:
         builder.set("results_dir", req.results_dir, "--results-dir")
-    builder.raise_errors()
+    # Every problem a user can fix is collected and reported together (exit 2), not one per attempt.
+    errors: list[ErrorItem] = list(builder.errors)
     spec, explicit = builder.spec, builder.explicit
 
     store = JobStore(req.workspace or Path.cwd() / "tao-workspace")
-    parent = store.get(req.parent_job) if req.parent_job else None
-    resume = store.get(req.resume) if req.resume else None
+    parent = _collect(errors, lambda: store.get(req.parent_job), "--parent-job") if req.parent_job else None
+    resume = _collect(errors, lambda: store.get(req.resume), "--resume") if req.resume else None
     if resume is not None and action != "train":
-        raise RunnerError(ErrorItem("--resume", "only train jobs can be resumed", got=action))
+        errors.append(ErrorItem("--resume", f"only train jobs can be resumed; this is `{action}`", got=action))
+        resume = None
+    elif resume is not None and resume.action != "train":
+        errors.append(ErrorItem("--resume", f"job {resume.id} is a `{resume.action}` job; only train jobs resume",
+                                expected="a train job", got=resume.action))
+        resume = None
     job_id = store.new_id(action)
     results_uri = None
     user_results = get_dotted(spec, "results_dir") if "results_dir" in explicit else None
@@ -130,11 +153,15 @@ def prepare(req: RunRequest) -> Prepared:
         explicit.pop("results_dir", None)
 
     ctx = MappingContext(results_dir=results_dir, parent=parent, ptm=req.ptm, resume=resume, key_env=req.key_env)
-    mappings, secret_env = apply_mappings(skill, action, spec, explicit, ctx)
+    mappings, secret_env = _collect(errors, lambda: apply_mappings(skill, action, spec, explicit, ctx)) or ([], {})
     rows = fill_sources(skill, action, spec, explicit,
                         {"train_datasets": req.train_dataset, "eval_dataset": req.eval_dataset,
                          "inference_dataset": req.inference_dataset})
-    check_inputs(skill, action, spec)
+    provided = {r["key"] for r in rows if r.get("from")}
+    absolutize_inputs(skill, action, spec, provided | set(explicit))
+    _collect(errors, lambda: check_inputs(skill, action, spec, provided))
+    if errors:  # report the schema's findings too; the config's rules need a complete spec
+        raise RunnerError(errors + schema_errors(schema, spec))
     errors = validate(schema, spec, entry=skill.info.get("config_entry"), action=action, skill_root=skill.root)
     if errors:
         raise RunnerError(errors)

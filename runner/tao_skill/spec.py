@@ -113,7 +113,7 @@ class SpecBuilder:
             last = key.rsplit(".", 1)[-1]
             tails = [k for k in self.leaves if k.rsplit(".", 1)[-1] == last]
             close = tails[:1]
-        self.errors.append(ErrorItem(key, f"is not a known key of this action's spec (from {source})",
+        self.errors.append(ErrorItem(key, f"Unknown key `{key}` (from {source}): not a key of this action's spec",
                                      got=key, suggestion=self.shorthand.get(close[0], close[0]) if close else None))
         return None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from tao_skill.errors import ErrorItem
 from tao_skill.spec import REDACTED, leaf_schemas
 
 _SECRET_SAFE = REDACTED
+_NAMED_FIELD = re.compile(r"^Field `([^`]+)`")
 _TYPE_WORDS = {"number": "a number", "integer": "an integer", "string": "a string", "boolean": "true or false",
                "array": "a list", "object": "a mapping", "null": "null"}
 
@@ -89,9 +91,12 @@ def config_errors(entry: str | None, action: str, spec: dict[str, Any],
         out = []
         for err in exc.errors(include_url=False):
             key = _dotted(err["loc"]) or None
+            named = _NAMED_FIELD.match(err["msg"])
+            if named:  # a model-level rule that names its field: locate the error there
+                key = named.group(1)
             secret = bool(key and key in secrets)
             msg = err["msg"]
-            out.append(ErrorItem(key, f"Field `{key}`: {msg}" if key else msg,
+            out.append(ErrorItem(key, msg if named or not key else f"Field `{key}`: {msg}",
                                  expected=(err.get("ctx") or {}).get("expected"),
                                  got=_SECRET_SAFE if secret else _plain(err.get("input"))))
         return out
