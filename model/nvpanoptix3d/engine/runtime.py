@@ -55,6 +55,13 @@ def setup_logging(results_dir: Path | None, *, verbose: bool = False, rank: int 
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+def quiet_lightning() -> None:
+    """Lightning's banners ("GPU available", tips) to WARNING; call after importing pytorch_lightning."""
+    for name in list(logging.root.manager.loggerDict):
+        if name.startswith(("pytorch_lightning", "lightning_fabric", "lightning.")):
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def encryption_key(spec: Any) -> str | None:
     """The real key: the spec value, or TAO_SKILL_ENCRYPTION_KEY when the spec says "***" or nothing."""
     return resolve_secret(spec.encryption_key or "")

@@ -21,7 +21,7 @@ from nvpanoptix3d.engine import build
 from nvpanoptix3d.engine.checkpoint_io import load_checkpoint, load_weights, resolve_checkpoint
 from nvpanoptix3d.engine.errors import EngineError
 from nvpanoptix3d.engine.evaluation import Evaluator, format_table, settings_from_spec
-from nvpanoptix3d.engine.runtime import encryption_key, plan_devices, precision_setup, redacted_config
+from nvpanoptix3d.engine.runtime import encryption_key, plan_devices, precision_setup, quiet_lightning, redacted_config
 from nvpanoptix3d.engine.status import StatusFile
 
 log = logging.getLogger("nvpanoptix3d")
@@ -72,6 +72,7 @@ def build_trainer(spec: Any, results_dir: Path, *, key: str | None, extra_callba
 
     from nvpanoptix3d.engine.callbacks import LogLines, PeriodicCheckpoint, SecureCheckpointIO  # noqa: PLC0415
 
+    quiet_lightning()
     t = spec.train
     plan = plan_devices(t)
     precision, plugins = precision_setup(t.precision, plan.accelerator)

@@ -1,0 +1,66 @@
+"""Loading a trained network for evaluate / inference / export, and running it on a batch."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from nvpanoptix3d.engine import build
+from nvpanoptix3d.engine.checkpoint_io import load_checkpoint, load_weights
+from nvpanoptix3d.engine.errors import CheckpointError, EngineError
+
+log = logging.getLogger("nvpanoptix3d")
+
+
+def pick_device(on_cpu: bool = False, gpu_id: int = 0) -> torch.device:
+    if not on_cpu and torch.cuda.is_available():
+        if gpu_id >= torch.cuda.device_count():
+            raise EngineError(f"GPU {gpu_id} does not exist ({torch.cuda.device_count()} visible)")
+        return torch.device("cuda", gpu_id)
+    return torch.device("cpu")
+
+
+def load_trained_model(spec: Any, checkpoint: str, *, key: str | None, what: str,
+                       stage: str | None = None) -> tuple[nn.Module, str, dict[str, Any]]:
+    """(model in eval mode on the CPU, stage, checkpoint metadata) from a checkpoint.
+
+    The stage is the checkpoint's own (``stage`` key) unless given (evaluate follows ``dataset.enable_3d``); a 2D-stage checkpoint cannot serve the
+    3D stage (its 3D part would be untrained), a 3D one can serve the 2D stage.
+    """
+    if not checkpoint:
+        raise CheckpointError(f"{what} is empty: set it to a model_epoch_*_step_*.pth file from a train job")
+    ck = load_checkpoint(checkpoint, key=key, what=what)
+    ck_stage = ck.get("stage")
+    if ck_stage is None:  # a foreign or raw state dict: look for 3D keys
+        ck_stage = "3d" if any(k.split(".", 1)[-1].startswith(("completion", "projector")) or ".completion." in k
+                               for k in ck["state_dict"]) else "2d"
+    wanted = stage or ck_stage
+    if wanted == "3d" and ck_stage != "3d":
+        raise CheckpointError(f"{what} {checkpoint} is a 2D-stage checkpoint but dataset.enable_3d is true; "
+                              "train the 3D stage first or set dataset.enable_3d=false")
+    model = build.build_model(spec, stage=wanted)
+    exclude = () if wanted == "3d" else ("projector", "completion", "reprojection")
+    report = load_weights(model, ck["state_dict"], source=f"{what} {checkpoint}", exclude=exclude, min_match=0.99)
+    if report["missing"]:
+        raise CheckpointError(f"{what} {checkpoint} lacks {len(report['missing'])} tensors of this model "
+                              f"(e.g. {report['missing'][0]}); check the model section of the spec")
+    model.eval()
+    meta = {"stage": wanted, "epoch": int(ck.get("epoch", 0) or 0), "step": int(ck.get("global_step", 0) or 0),
+            "path": str(Path(checkpoint))}
+    log.info("loaded %s-stage weights from %s (epoch %d, step %d)", wanted, checkpoint, meta["epoch"], meta["step"])
+    return model, wanted, meta
+
+
+def to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    return {k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in batch.items()}
+
+
+@torch.no_grad()
+def run_model(model: nn.Module, stage: str, batch: dict[str, Any]) -> dict[str, Any]:
+    if stage == "3d":
+        return model(batch["image"], batch["intrinsic"], batch["frustum_mask"])
+    return model(batch["image"])
