@@ -109,7 +109,7 @@ def prepare(req: RunRequest) -> Prepared:
     action = req.action
     decision = decide(skill, action, req.automl_policy, req.request)
 
-    schema = skill.load_schema(action)
+    schema, schema_note = skill.schema_or_generated(action)
     try:
         base = skill.load_template(action)
     except RunnerError:
@@ -184,6 +184,7 @@ def prepare(req: RunRequest) -> Prepared:
         "policy_reason": decision.policy_reason,
         "automl_runnable": decision.automl_runnable,
         "notice": decision.notice,
+        "schema_note": schema_note,
         "job_id": job_id,
         "parent_job": req.parent_job or (req.resume if resume else None),
         "workspace": str(store.workspace),

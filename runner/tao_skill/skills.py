@@ -67,6 +67,23 @@ class Skill:
         except json.JSONDecodeError as exc:
             raise RunnerError(f"{path} is not valid JSON ({exc}); regenerate with `tao-skill schemas generate`") from None
 
+    def schema_or_generated(self, action: str) -> tuple[dict[str, Any], str | None]:
+        """The action's schema, and None; or, when the file is missing or broken, the schema generated in
+        memory from the skill's config (nothing is written) and a note saying so.
+
+        Raises:
+            RunnerError: the file is unusable and the config cannot generate it either.
+        """
+        try:
+            return self.load_schema(action), None
+        except RunnerError as original:
+            try:
+                schema = json.loads(_generate_in_memory(self.root)[f"schemas/{action}.schema.json"])
+            except Exception:  # noqa: BLE001 - any failure: report the file problem the user can fix
+                raise original from None
+        return schema, (f"{self.schema_path(action).relative_to(self.root)} is missing or broken; validated "
+                        "against the schema generated in memory from the config (run `tao-skill schemas generate`)")
+
     def load_template(self, action: str) -> dict[str, Any]:
         path = self.template_path(action)
         try:
@@ -93,6 +110,19 @@ class Skill:
                 return ("AutoML is enabled but not runnable for this model until schemas are generated "
                         f"({path.relative_to(self.root)} is missing or does not parse; run `tao-skill schemas generate`)")
         return None
+
+
+def _generate_in_memory(root: Path) -> dict[str, str]:
+    """The generated files of a skill directory as {relative path: text}; its root may hold its config."""
+    import sys  # noqa: PLC0415
+
+    from tao_skill.schemagen.generate import build_outputs  # noqa: PLC0415
+
+    sys.path.insert(0, str(root))
+    try:
+        return build_outputs(root)
+    finally:
+        sys.path.remove(str(root))
 
 
 def load_skill_dir(root: Path) -> Skill:

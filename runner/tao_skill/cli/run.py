@@ -11,8 +11,9 @@ from tao_skill.errors import EXIT_OK
 def _human_plan(plan: dict) -> str:
     lines = [f"{plan['network']} {plan['action']}: route {plan['route']} ({plan['route_reason']})",
              f"  automl_policy {plan['automl_policy']}: {plan['policy_reason']}"]
-    if plan.get("notice"):
-        lines.append(f"  note: {plan['notice']}")
+    for note in ("notice", "schema_note"):
+        if plan.get(note):
+            lines.append(f"  note: {plan[note]}")
     lines.append(f"  job {plan['job_id']}  results {plan['results_dir']}"
                  + (f" -> {plan['results_uri']}" if plan.get("results_uri") else ""))
     for m in plan["mappings"]:
@@ -46,8 +47,9 @@ def register(cli: click.Group) -> None:
         if dry_run:
             app.emit({**plan, "dry_run": True}, _human_plan(plan))
             return EXIT_OK
-        if plan.get("notice"):
-            app.warn(plan["notice"])
+        for note in ("notice", "schema_note"):
+            if plan.get(note):
+                app.warn(plan[note])
         from tao_skill.launch import execute, run_automl  # noqa: PLC0415
 
         if not json_mode:
