@@ -1,125 +1,215 @@
-"""ONNX export of both stages, checked with onnx.checker and compared with onnxruntime.
+"""The ``export`` action: the 2D stage and the 3D completion stage as two ONNX models.
 
-2D model: ``images`` (B, 3, H, W) in [0, 1] -> pred_logits, pred_masks, pred_depth, pred_mp_occ,
-mask_features, query_features. 3D model: padded sparse voxels — ``voxel_coords`` (max_voxels, 3) int64,
-``voxel_features`` (max_voxels, C) with zero rows as padding, ``query_features`` (1, Q, D) ->
-occupancy logits, geometry and per-query 3D mask logits on the full grid. The host lifts 2D outputs to
-voxels (``lift_to_voxels``), keeping at most max_voxels by a deterministic rule.
+2D model (``export.onnx_file_2d``): input ``batch_inputs`` (B, 3, H, W) float RGB in 0..255 (as NVIDIA's
+export), outputs ``pred_logits`` (B, Q, C+1), ``pred_masks`` (B, Q, H/4, W/4), ``pred_depths``
+(B, 1, H, W) metres, ``occupancy_preds`` (B, bins, h, w) logits, ``mask_features``, ``depth_features``,
+``segm_decoder_out`` (B, Q, D) (the query features the 3D stage needs) and, for a 3D checkpoint,
+``projected_features`` (B, Cp, H/4, W/4) (the 3D stage's projector applied to the mask features).
+
+3D model (``export.onnx_file_3d``, 3D checkpoints only): the lifted frustum features as padded sparse
+voxels, so that an engine has static shapes. Inputs ``voxel_coords`` (max_voxels, 3) int64 grid indices,
+``voxel_features`` (max_voxels, Cin) float, ``num_voxels`` (1,) int64 (rows beyond it are padding) and
+``segm_decoder_out`` (1, Q, D); outputs ``occupancy_{0,1,2}`` (coarse -> fine) logits, ``masks_3d_{0,1,2}``
+(1, Q, ...) logits and ``geometry`` (1, X, Y, Z) voxels. The host lifts the 2D outputs
+(:func:`lift_for_export`) and packs the non-zero voxels (:func:`pack_voxels`).
+
+Both files are checked with ``onnx.checker`` and run with onnxruntime on the export inputs; outputs must
+match PyTorch within ``TOLERANCE`` (max |diff| / max(|PyTorch|, 1)), else the action fails.
 """
 
 from __future__ import annotations
 
+import logging
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-OUT_2D = ["pred_logits", "pred_masks", "pred_depth", "pred_mp_occ", "mask_features", "query_features"]
-OUT_3D = ["occupancy", "geometry", "masks_3d"]
+from nvpanoptix3d.engine.errors import EngineError
+from nvpanoptix3d.engine.predict import load_trained_model
+from nvpanoptix3d.engine.runtime import encryption_key
+
+log = logging.getLogger("nvpanoptix3d")
+TOLERANCE = 1e-3
+OUTPUTS_2D = ("pred_logits", "pred_masks", "pred_depths", "occupancy_preds", "mask_features", "depth_features",
+              "segm_decoder_out")
+OUTPUTS_3D = ("occupancy_0", "occupancy_1", "occupancy_2", "masks_3d_0", "masks_3d_1", "masks_3d_2", "geometry")
 
 
 class Export2D(nn.Module):
+    """The 2D stage with 0..255 input and a flat tuple of outputs."""
+
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model
+        self.with_projector = hasattr(model, "projector")
 
-    def forward(self, images: torch.Tensor):
-        out = self.model(images)
-        return tuple(out[k] for k in OUT_2D)
+    def forward(self, batch_inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """batch_inputs (B, 3, H, W) RGB in [0, 255] -> the tensors named in OUTPUTS_2D (+ projected_features)."""
+        out = self.model(batch_inputs / 255.0)  # the full model runs only its 2D stage without intrinsics
+        res = (out["pred_logits"], out["pred_masks"], out["pred_depth"], out["pred_mp_occ"], out["mask_features"],
+               out["depth_features"], out["query_features"])
+        if self.with_projector:
+            res = res + (self.model.projector(out["mask_features"]),)
+        return res
 
 
 class Export3D(nn.Module):
+    """Completion from padded sparse voxels: scatter into the dense grid, then the completion U-Net."""
+
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.completion = model.completion
-        self.dims = model.reprojection.dims
+        self.dims = tuple(int(d) for d in model.reprojection.dims)
 
-    def forward(self, voxel_coords: torch.Tensor, voxel_features: torch.Tensor, query_features: torch.Tensor):
+    def forward(self, voxel_coords: torch.Tensor, voxel_features: torch.Tensor, num_voxels: torch.Tensor,
+                queries: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """voxel_coords (N, 3) int64, voxel_features (N, C), num_voxels (1,) int64, queries (1, Q, D)."""
         x, y, z = self.dims
-        lin = (voxel_coords[:, 0] * y + voxel_coords[:, 1]) * z + voxel_coords[:, 2]
-        c = voxel_features.shape[1]
-        dense = torch.zeros(c, x * y * z, dtype=voxel_features.dtype)
-        dense = dense.scatter_add(1, lin[None].expand(c, -1), voxel_features.t())
-        out = self.completion(dense.reshape(1, c, x, y, z), query_features)
-        return out["pred_occupancy"][-1], out["pred_geometry"], out["pred_masks_3d"][-1]
+        n, c = voxel_features.shape
+        valid = torch.arange(n, device=voxel_coords.device) < num_voxels
+        flat = voxel_coords[:, 0] * (y * z) + voxel_coords[:, 1] * z + voxel_coords[:, 2]
+        flat = torch.where(valid, flat, torch.full_like(flat, x * y * z))  # padding rows land in a spare row
+        dense = torch.zeros(x * y * z + 1, c, dtype=voxel_features.dtype, device=voxel_features.device)
+        dense = dense.index_put((flat,), voxel_features)
+        volume = dense[: x * y * z].reshape(1, x, y, z, c).permute(0, 4, 1, 2, 3)
+        out = self.completion(volume, queries)
+        return (*out["pred_occupancy"], *out["pred_masks_3d"], out["pred_geometry"])
 
 
-def lift_to_voxels(volume: torch.Tensor, max_voxels: int, distance_channel: int = -1) -> tuple[torch.Tensor, torch.Tensor, int]:
-    """Padded (coords, features) of the non-zero voxels of one lifted volume (C, X, Y, Z).
+@torch.no_grad()
+def lift_for_export(model: nn.Module, out2d: dict[str, torch.Tensor], intrinsic: torch.Tensor,
+                    frustum: torch.Tensor, image_size: tuple[int, int]) -> torch.Tensor:
+    """The lifted volume (B, Cin, X, Y, Z) the 3D ONNX model consumes (host-side part of the 3D stage)."""
+    from nvpanoptix3d.network.frustum3d.model import semantic_probabilities  # noqa: PLC0415
 
-    More than ``max_voxels`` non-empty voxels: keep those closest to the predicted surface (smallest
-    normalised distance channel), ties broken by linear index; returns how many were dropped.
-    """
-    c = volume.shape[0]
-    flat = volume.reshape(c, -1)
-    nz = (flat.abs().sum(0) > 0).nonzero().flatten()
-    dropped = 0
-    if nz.numel() > max_voxels:
-        dist = flat[distance_channel, nz]
-        order = np.lexsort((nz.numpy(), dist.numpy()))[:max_voxels]
-        dropped = nz.numel() - max_voxels
-        nz = torch.sort(nz[torch.from_numpy(order)]).values
-    _, y, z = volume.shape[1:]
-    coords = torch.zeros(max_voxels, 3, dtype=torch.long)
-    feats = torch.zeros(max_voxels, c, dtype=volume.dtype)
-    n = nz.numel()
-    coords[:n] = torch.stack([nz // (y * z), (nz // z) % y, nz % z], dim=1)
-    feats[:n] = flat[:, nz].t()
-    return coords, feats, dropped
+    sem = semantic_probabilities(out2d["pred_logits"], out2d["pred_masks"])
+    feats = out2d.get("projected_features")
+    if feats is None:
+        feats = model.projector(out2d["mask_features"])
+    return model.reprojection(features=feats, semantic=sem, depth=out2d["pred_depth"], mp_occ=out2d["pred_mp_occ"],
+                              intrinsic=intrinsic, image_size=image_size, frustum=frustum)
 
 
-def _export(module: nn.Module, args: tuple, path: Path, inputs: list[str], outputs: list[str], opset: int,
-            dynamic: dict | None) -> None:
+def pack_voxels(volume: torch.Tensor, max_voxels: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Non-zero voxels of one lifted volume (1, C, X, Y, Z) padded to ``max_voxels`` rows."""
+    vol = volume[0]
+    nz = vol.abs().amax(0) > 0
+    coords = nz.nonzero()
+    n = coords.shape[0]
+    if n > max_voxels:
+        raise EngineError(f"the lifted volume has {n} non-empty voxels, more than export.max_voxels={max_voxels}; "
+                          "raise export.max_voxels")
+    feats = vol[:, coords[:, 0], coords[:, 1], coords[:, 2]].T
+    pc = torch.zeros(max_voxels, 3, dtype=torch.int64)
+    pf = torch.zeros(max_voxels, vol.shape[0], dtype=vol.dtype)
+    pc[:n], pf[:n] = coords, feats
+    return pc, pf, torch.tensor([n], dtype=torch.int64)
+
+
+def _export(module: nn.Module, args: tuple, path: Path, *, input_names: list[str], output_names: list[str],
+            dynamic_axes: dict | None, opset: int, verbose: bool) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(module, args, str(path), input_names=inputs, output_names=outputs, opset_version=opset,
-                          dynamic_axes=dynamic, dynamo=False)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with warnings.catch_warnings():
+            if not verbose:
+                warnings.simplefilter("ignore", torch.jit.TracerWarning)
+                warnings.filterwarnings("ignore", message=".*instance_norm.*")
+            torch.onnx.export(module, args, str(tmp), input_names=input_names, output_names=output_names,
+                              dynamic_axes=dynamic_axes, opset_version=opset, do_constant_folding=True,
+                              verbose=verbose, dynamo=False)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
-def _compare(path: Path, feeds: dict[str, np.ndarray], expected: list[torch.Tensor], names: list[str]) -> dict:
+def check_onnx(path: Path, feeds: dict[str, np.ndarray], expected: list[np.ndarray], names: list[str]) -> dict[str, float]:
+    """onnx.checker + onnxruntime run; returns max relative |diff| per output, raises above TOLERANCE."""
     import onnx  # noqa: PLC0415
     import onnxruntime as ort  # noqa: PLC0415
 
-    onnx.checker.check_model(onnx.load(str(path)))
+    try:
+        onnx.checker.check_model(str(path), full_check=True)
+    except onnx.checker.ValidationError as exc:
+        raise EngineError(f"{path} fails onnx.checker: {str(exc).splitlines()[0]}") from None
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     got = sess.run(names, feeds)
-    return {n: float(np.max(np.abs(g - e.detach().numpy()))) if g.size else 0.0 for n, g, e in zip(names, got, expected)}
+    diffs = {}
+    for name, g, e in zip(names, got, expected):
+        if g.shape != e.shape:
+            raise EngineError(f"{path}: output {name} has shape {g.shape} in onnxruntime, {e.shape} in PyTorch")
+        diffs[name] = float(np.abs(g - e).max() / max(1.0, float(np.abs(e).max()))) if e.size else 0.0
+    worst = max(diffs, key=diffs.get)
+    if diffs[worst] > TOLERANCE:
+        raise EngineError(f"{path}: onnxruntime output {worst} differs from PyTorch by {diffs[worst]:.2e} "
+                          f"(relative), above the tolerance {TOLERANCE:g}")
+    return diffs
 
 
-def export_onnx(model, *, height: int, width: int, path_2d: Path, path_3d: Path | None, opset: int, max_voxels: int,
-                batch_size: int, intrinsic: torch.Tensor, frustum: torch.Tensor) -> dict:
-    """Export both stages; returns per-output max |onnxruntime - PyTorch| and the dropped voxel count."""
-    model.eval()
-    b = 1 if batch_size in (-1, 0) else batch_size
-    torch.manual_seed(0)
-    images = torch.rand(b, 3, height, width)
-    wrap2 = Export2D(model).eval()
+def _to_np(t: torch.Tensor) -> np.ndarray:
+    return t.detach().cpu().numpy()
+
+
+def run_export(spec: Any, results_dir: Path) -> dict[str, Any]:
+    ex = spec.export
+    model, stage, meta = load_trained_model(spec, ex.checkpoint, key=encryption_key(spec), what="export.checkpoint")
+    model = model.float().eval()
+    path_2d = Path(ex.onnx_file_2d or ex.onnx_file or results_dir / "model_2d.onnx")
+    bsz = 1 if ex.batch_size <= 0 else ex.batch_size
+    gen = torch.Generator().manual_seed(0)
+    images = torch.rand(bsz, 3, ex.input_height, ex.input_width, generator=gen) * 255.0
+    wrapper2d = Export2D(model).eval()
+    names2d = list(OUTPUTS_2D) + (["projected_features"] if wrapper2d.with_projector else [])
+    dyn = {n: {0: "batch"} for n in ["batch_inputs", *names2d]} if ex.batch_size <= 0 else None
     with torch.no_grad():
-        ref2 = wrap2(images)
-    dyn = {"images": {0: "batch"}, **{n: {0: "batch"} for n in OUT_2D}} if batch_size == -1 else None
-    _export(wrap2, (images,), path_2d, ["images"], OUT_2D, opset, dyn)
-    report = {"onnx_2d": str(path_2d), "max_abs_diff_2d": _compare(path_2d, {"images": images.numpy()}, list(ref2), OUT_2D)}
-    if path_3d is None:
-        return report
-    with torch.no_grad():
-        out = dict(zip(OUT_2D, ref2))
-        out["pred_depth"] = out["pred_depth"][:1]
-        from nvpanoptix3d.network.frustum3d.model import semantic_probabilities  # noqa: PLC0415
+        ref2d = wrapper2d(images)
+    log.info("exporting the 2D stage (%dx%d, batch %s, opset %d) to %s", ex.input_width, ex.input_height,
+             "dynamic" if dyn else bsz, ex.opset_version, path_2d)
+    _export(wrapper2d, (images,), path_2d, input_names=["batch_inputs"], output_names=names2d, dynamic_axes=dyn,
+            opset=ex.opset_version, verbose=ex.verbose)
+    diffs2d = check_onnx(path_2d, {"batch_inputs": _to_np(images)}, [_to_np(t) for t in ref2d], names2d)
+    log.info("2D ONNX checked: onnxruntime vs PyTorch max relative difference %.2e (tolerance %g)",
+             max(diffs2d.values()), TOLERANCE)
+    result: dict[str, Any] = {"onnx_file_2d": str(path_2d), "diffs_2d": diffs2d, "stage": stage}
+    if stage != "3d":
+        if ex.onnx_file_3d:
+            log.warning("export.onnx_file_3d is set but %s is a 2D-stage checkpoint: no 3D model exported",
+                        meta["path"])
+        return result
+    path_3d = Path(ex.onnx_file_3d or results_dir / "model_3d.onnx")
+    from nvpanoptix3d.geometry import FRONT3D_INTRINSIC, FrustumGrid, scale_intrinsic  # noqa: PLC0415
 
-        sem = semantic_probabilities(out["pred_logits"][:1], out["pred_masks"][:1])
-        vol = model.reprojection(features=model.projector(out["mask_features"][:1]), semantic=sem,
-                                 depth=out["pred_depth"], mp_occ=out["pred_mp_occ"][:1], intrinsic=intrinsic[None],
-                                 image_size=(width, height), frustum=frustum[None])[0]
-        coords, feats, dropped = lift_to_voxels(vol, max_voxels)
-        queries = out["query_features"][:1]
-        wrap3 = Export3D(model).eval()
-        ref3 = wrap3(coords, feats, queries)
-    _export(wrap3, (coords, feats, queries), path_3d, ["voxel_coords", "voxel_features", "query_features"], OUT_3D,
-            opset, None)
-    report.update({"onnx_3d": str(path_3d), "max_voxels": max_voxels, "voxels_dropped": dropped,
-                   "max_abs_diff_3d": _compare(path_3d, {"voxel_coords": coords.numpy(), "voxel_features": feats.numpy(),
-                                                         "query_features": queries.numpy()}, list(ref3), OUT_3D)})
-    return report
+    ds = spec.dataset
+    size = (ex.input_width, ex.input_height)
+    k = torch.from_numpy(scale_intrinsic(FRONT3D_INTRINSIC, (320, 240), size)).float()[None]
+    grid = FrustumGrid.cube(spec.model.frustum3d.grid_dimensions, spec.model.projection.voxel_size, ds.depth_min,
+                            ds.depth_max)
+    frustum = torch.from_numpy(grid.frustum_mask(k[0].numpy(), size))[None]
+    out2d = dict(zip(["pred_logits", "pred_masks", "pred_depth", "pred_mp_occ", "mask_features", "depth_features",
+                      "query_features", "projected_features"], [t[:1] for t in ref2d]))
+    volume = lift_for_export(model, out2d, k, frustum, size)
+    coords, feats, count = pack_voxels(volume, ex.max_voxels)
+    queries = out2d["query_features"]
+    wrapper3d = Export3D(model).eval()
+    with torch.no_grad():
+        ref3d = wrapper3d(coords, feats, count, queries)
+        dense = model.completion(volume, queries)
+    direct = [*dense["pred_occupancy"], *dense["pred_masks_3d"], dense["pred_geometry"]]
+    pack_err = max(float((a - b).abs().max()) for a, b in zip(ref3d, direct))
+    if pack_err > 1e-4:
+        raise EngineError(f"internal check failed: the padded-voxel 3D path differs from the dense one by {pack_err:.2e}")
+    log.info("exporting the 3D stage (grid %s, max_voxels %d, %d voxels in the check input) to %s", grid.dims,
+             ex.max_voxels, int(count), path_3d)
+    in3d = ["voxel_coords", "voxel_features", "num_voxels", "segm_decoder_out"]
+    _export(wrapper3d, (coords, feats, count, queries), path_3d, input_names=in3d, output_names=list(OUTPUTS_3D),
+            dynamic_axes=None, opset=ex.opset_version, verbose=ex.verbose)
+    diffs3d = check_onnx(path_3d, dict(zip(in3d, map(_to_np, (coords, feats, count, queries)))),
+                         [_to_np(t) for t in ref3d], list(OUTPUTS_3D))
+    log.info("3D ONNX checked: onnxruntime vs PyTorch max relative difference %.2e (tolerance %g)",
+             max(diffs3d.values()), TOLERANCE)
+    result.update({"onnx_file_3d": str(path_3d), "diffs_3d": diffs3d})
+    return result
