@@ -98,8 +98,8 @@ def apply_mappings(skill: Skill, action: str, spec: dict[str, Any], explicit: di
                 if not secret and ctx.key_env:
                     raise RunnerError(ErrorItem("--key-env", f"environment variable {var} is not set or empty; export "
                                                              f"the encryption key in it first", got=var))
-            if secret:
-                secret_env["TAO_SKILL_ENCRYPTION_KEY"] = secret
+            if secret not in ("", None):
+                secret_env["TAO_SKILL_ENCRYPTION_KEY"] = str(secret)  # YAML may read a numeric key as a number
                 set_dotted(spec, key, REDACTED)
                 entries.append({"key": key, "function": fn, "value": REDACTED,
                                 "source": explicit.get(key) or f"environment variable {var}"})
