@@ -78,10 +78,10 @@ class PeriodicCheckpoint(pl.Callback):
     def on_train_end(self, trainer, pl_module) -> None:
         # The final weights are always saved (a run stopped by max_steps between two intervals included).
         if trainer.global_step > 0 and self.last_step != trainer.global_step:
+            # on_train_end runs after the last epoch's end-of-epoch bookkeeping, which already counted that
+            # epoch (also when max_steps stopped it early): the last step belongs to current_epoch - 1.
             done = trainer.fit_loop.epoch_loop.batch_progress.current.processed
-            epoch = trainer.current_epoch
-            if done == 0 and epoch > 0:  # the last epoch already finished: name it after that epoch
-                epoch, done = epoch - 1, trainer.num_training_batches
+            epoch = max(trainer.current_epoch - 1, 0)
             loader = trainer.train_dataloader
             if hasattr(loader, "note_progress"):
                 loader.note_progress(epoch, done)

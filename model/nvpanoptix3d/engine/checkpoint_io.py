@@ -16,8 +16,9 @@ import io
 import os
 import pickle
 import struct
+import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -113,12 +114,14 @@ def load_checkpoint(path: str | os.PathLike, *, key: str | None = None, what: st
             raise CheckpointError(f"{what} {p} is encrypted: set encryption_key in the spec "
                                   "(or the TAO_SKILL_ENCRYPTION_KEY environment variable)")
         blob = decrypt_bytes(blob, key, f"{what} {p}")
+    if not zipfile.is_zipfile(io.BytesIO(blob)):
+        raise CheckpointError(f"{what} {p} is not a readable PyTorch checkpoint (not a torch.save archive)")
     try:
         obj = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=not (encrypted or trusted))
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        lines = [ln.strip() for ln in str(exc).splitlines() if "Unsupported global" in ln] or [type(exc).__name__]
         raise CheckpointError(f"{what} {p} holds Python objects that are not loaded from untrusted files "
-                              f"({first[:160]})") from None
+                              f"({lines[0][:160]})") from None
     except Exception as exc:  # noqa: BLE001 - torch raises many types for a corrupt file
         raise CheckpointError(f"{what} {p} is not a readable PyTorch checkpoint "
                               f"({type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''})") from None
@@ -150,34 +153,40 @@ def update_latest(results_dir: str | os.PathLike, checkpoint: str | os.PathLike)
 
 
 _STRIP = ("model.", "module.", "_orig_mod.")
+THREE_D_MODULES = ("projector", "completion", "reprojection", "ol")
+
+
+def is_3d_param(key: str) -> bool:
+    """True for parameters of the 3D stage: the top-level module (after ``model.``/``module.`` prefixes) is
+    one of THREE_D_MODULES. (A substring test would also catch the 2D ``sem_seg_head.depth_projector``.)"""
+    return _strip(key).split(".", 1)[0] in THREE_D_MODULES
+
+
+def _strip(k: str) -> str:
+    changed = True
+    while changed:
+        changed = False
+        for pre in _STRIP:
+            if k.startswith(pre):
+                k, changed = k[len(pre):], True
+    return k
 
 
 def _normalise_keys(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    out = {}
-    for k, v in state.items():
-        changed = True
-        while changed:
-            changed = False
-            for pre in _STRIP:
-                if k.startswith(pre):
-                    k, changed = k[len(pre):], True
-        out[k] = v
-    return out
+    return {_strip(k): v for k, v in state.items()}
 
 
 def load_weights(module: torch.nn.Module, state: dict[str, torch.Tensor], *, source: str,
-                 prefixes: tuple[str, ...] | None = None, exclude: tuple[str, ...] = (),
-                 min_match: float = 0.5) -> dict[str, list[str]]:
+                 select: Callable[[str], bool] | None = None, min_match: float = 0.5) -> dict[str, list[str]]:
     """Copy matching tensors of ``state`` into ``module`` and report what did not match.
 
     Keys are compared after removing Lightning/DDP prefixes (``model.``, ``module.``). Only module keys
-    starting with one of ``prefixes`` (all when None) and not containing any ``exclude`` substring are
-    considered. Raises CheckpointError when shapes disagree or fewer than ``min_match`` of the considered
+    for which ``select`` is true (all when None) are considered. Raises CheckpointError when shapes disagree or fewer than ``min_match`` of the considered
     keys are present: the file belongs to another network or another size preset.
     """
     state = _normalise_keys(state)
     own = module.state_dict()
-    wanted = [k for k in own if (prefixes is None or k.startswith(prefixes)) and not any(e in k for e in exclude)]
+    wanted = [k for k in own if select is None or select(k)]
     if not wanted:
         return {"loaded": [], "missing": [], "unexpected": []}
     loaded, missing, bad_shape = [], [], []

@@ -18,11 +18,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nvpanoptix3d.engine.checkpoint_io import NETWORK
+from nvpanoptix3d.engine.checkpoint_io import NETWORK, is_3d_param
 from nvpanoptix3d.engine.evaluation import Evaluator
 from nvpanoptix3d.engine.optim import build_optimizer, build_scheduler, param_groups
 from nvpanoptix3d.network.criterion import hungarian_match, targets_from_batch
-from nvpanoptix3d.network.frustum3d import is_3d_key
 
 
 @dataclass(frozen=True)
@@ -106,7 +105,7 @@ class PanoptixModule(pl.LightningModule):
         self.saving_at_epoch_end = False
         if stage == "3d":
             for name, p in self.model.named_parameters():
-                if not is_3d_key(name):
+                if not is_3d_param(name):
                     p.requires_grad_(False)
 
     # ------------------------------------------------------------------ steps

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from nvpanoptix3d.engine import build
-from nvpanoptix3d.engine.checkpoint_io import load_checkpoint, load_weights
+from nvpanoptix3d.engine.checkpoint_io import is_3d_param, load_checkpoint, load_weights
 from nvpanoptix3d.engine.errors import CheckpointError, EngineError
 
 log = logging.getLogger("nvpanoptix3d")
@@ -36,15 +36,14 @@ def load_trained_model(spec: Any, checkpoint: str, *, key: str | None, what: str
     ck = load_checkpoint(checkpoint, key=key, what=what)
     ck_stage = ck.get("stage")
     if ck_stage is None:  # a foreign or raw state dict: look for 3D keys
-        ck_stage = "3d" if any(k.split(".", 1)[-1].startswith(("completion", "projector")) or ".completion." in k
-                               for k in ck["state_dict"]) else "2d"
+        ck_stage = "3d" if any(is_3d_param(k) for k in ck["state_dict"]) else "2d"
     wanted = stage or ck_stage
     if wanted == "3d" and ck_stage != "3d":
         raise CheckpointError(f"{what} {checkpoint} is a 2D-stage checkpoint but dataset.enable_3d is true; "
                               "train the 3D stage first or set dataset.enable_3d=false")
     model = build.build_model(spec, stage=wanted)
-    exclude = () if wanted == "3d" else ("projector", "completion", "reprojection")
-    report = load_weights(model, ck["state_dict"], source=f"{what} {checkpoint}", exclude=exclude, min_match=0.99)
+    report = load_weights(model, ck["state_dict"], source=f"{what} {checkpoint}", min_match=0.99,
+                          select=None if wanted == "3d" else (lambda k: not is_3d_param(k)))
     if report["missing"]:
         raise CheckpointError(f"{what} {checkpoint} lacks {len(report['missing'])} tensors of this model "
                               f"(e.g. {report['missing'][0]}); check the model section of the spec")

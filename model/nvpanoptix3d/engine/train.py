@@ -18,7 +18,7 @@ import pytorch_lightning as pl
 import torch
 
 from nvpanoptix3d.engine import build
-from nvpanoptix3d.engine.checkpoint_io import load_checkpoint, load_weights, resolve_checkpoint
+from nvpanoptix3d.engine.checkpoint_io import is_3d_param, load_checkpoint, load_weights, resolve_checkpoint
 from nvpanoptix3d.engine.errors import EngineError
 from nvpanoptix3d.engine.evaluation import Evaluator, format_table, settings_from_spec
 from nvpanoptix3d.engine.runtime import encryption_key, plan_devices, precision_setup, quiet_lightning, redacted_config
@@ -41,8 +41,6 @@ def optim_settings(spec: Any):
 
 def initialise_weights(model, spec: Any, stage: str, key: str | None) -> None:
     """Pretrained backbone, then ``train.checkpoint_2d`` (2D keys) and ``train.checkpoint_3d`` (3D keys)."""
-    from nvpanoptix3d.network.frustum3d.model import THREE_D_KEYS  # noqa: PLC0415
-
     pre = spec.model.backbone.pretrained_model_path
     if pre:
         ck = load_checkpoint(pre, key=None, what="model.backbone.pretrained_model_path")
@@ -53,7 +51,7 @@ def initialise_weights(model, spec: Any, stage: str, key: str | None) -> None:
     if spec.train.checkpoint_2d:
         ck = load_checkpoint(spec.train.checkpoint_2d, key=key, what="train.checkpoint_2d")
         rep = load_weights(model, ck["state_dict"], source=f"train.checkpoint_2d {spec.train.checkpoint_2d}",
-                           exclude=THREE_D_KEYS)
+                           select=lambda k: not is_3d_param(k))
         log.info("2D stage initialised from %s (%d tensors, %d missing)", spec.train.checkpoint_2d,
                  len(rep["loaded"]), len(rep["missing"]))
     if spec.train.checkpoint_3d:
@@ -61,9 +59,8 @@ def initialise_weights(model, spec: Any, stage: str, key: str | None) -> None:
             raise EngineError("train.checkpoint_3d is set but dataset.enable_3d is false (the 2D stage has no 3D "
                               "weights); clear it or enable the 3D stage")
         ck = load_checkpoint(spec.train.checkpoint_3d, key=key, what="train.checkpoint_3d")
-        state = {k: v for k, v in ck["state_dict"].items() if any(s in k for s in THREE_D_KEYS)}
-        rep = load_weights(model, state, source=f"train.checkpoint_3d {spec.train.checkpoint_3d}",
-                           prefixes=("projector", "completion", "reprojection"))
+        rep = load_weights(model, ck["state_dict"], source=f"train.checkpoint_3d {spec.train.checkpoint_3d}",
+                           select=is_3d_param)
         log.info("3D stage initialised from %s (%d tensors)", spec.train.checkpoint_3d, len(rep["loaded"]))
 
 

@@ -1,0 +1,100 @@
+import os
+
+import pytest
+import torch
+
+from nvpanoptix3d.engine.checkpoint_io import (LATEST, decrypt_bytes, encrypt_bytes, is_encrypted, load_checkpoint,
+                                               load_weights, resolve_checkpoint, save_checkpoint, update_latest)
+from nvpanoptix3d.engine.errors import CheckpointError
+
+
+def _ckpt():
+    return {"state_dict": {"w": torch.arange(6.0).reshape(2, 3)}, "network": "nvpanoptix3d", "stage": "2d",
+            "epoch": 1, "global_step": 7}
+
+
+def test_plain_round_trip(tmp_path):
+    p = save_checkpoint(_ckpt(), tmp_path / "a.pth")
+    assert not is_encrypted(p)
+    ck = load_checkpoint(p)
+    assert torch.equal(ck["state_dict"]["w"], _ckpt()["state_dict"]["w"]) and ck["global_step"] == 7
+    assert not list(tmp_path.glob(".*tmp"))
+
+
+def test_encrypted_round_trip_and_wrong_key(tmp_path):
+    p = save_checkpoint(_ckpt(), tmp_path / "enc.pth", key="s3cret passphrase")
+    assert is_encrypted(p)
+    assert b"s3cret" not in p.read_bytes()
+    assert oct(p.stat().st_mode & 0o777) == "0o600"
+    ck = load_checkpoint(p, key="s3cret passphrase")
+    assert torch.equal(ck["state_dict"]["w"], _ckpt()["state_dict"]["w"])
+    with pytest.raises(CheckpointError, match="wrong encryption_key"):
+        load_checkpoint(p, key="another")
+    with pytest.raises(CheckpointError, match="is encrypted: set encryption_key"):
+        load_checkpoint(p)
+
+
+def test_each_encryption_uses_fresh_salt_and_detects_tampering():
+    a, b = encrypt_bytes(b"payload", "k"), encrypt_bytes(b"payload", "k")
+    assert a != b
+    assert decrypt_bytes(a, "k") == b"payload"
+    flipped = a[:-1] + bytes([a[-1] ^ 1])
+    with pytest.raises(CheckpointError, match="wrong encryption_key"):
+        decrypt_bytes(flipped, "k")
+
+
+def test_bad_inputs_name_the_file(tmp_path):
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_checkpoint(tmp_path / "missing.pth", what="evaluate.checkpoint")
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(CheckpointError, match=r"junk.pth is not a readable PyTorch checkpoint"):
+        load_checkpoint(junk)
+    other = save_checkpoint({"state_dict": {}, "network": "dino"}, tmp_path / "other.pth")
+    with pytest.raises(CheckpointError, match="belongs to network `dino`"):
+        load_checkpoint(other)
+
+
+def test_raw_state_dict_is_wrapped_and_pickled_objects_refused(tmp_path):
+    torch.save({"a": torch.zeros(2)}, tmp_path / "raw.pth")
+    assert set(load_checkpoint(tmp_path / "raw.pth")["state_dict"]) == {"a"}
+    torch.save({"state_dict": {}, "obj": ValueError("x")}, tmp_path / "obj.pth")
+    with pytest.raises(CheckpointError, match="not loaded from untrusted files"):
+        load_checkpoint(tmp_path / "obj.pth")
+
+
+def test_latest_pointer_and_folder_resolution(tmp_path):
+    a = save_checkpoint(_ckpt(), tmp_path / "model_epoch_000_step_00001.pth")
+    update_latest(tmp_path, a)
+    b = save_checkpoint(dict(_ckpt(), global_step=9), tmp_path / "model_epoch_000_step_00002.pth")
+    update_latest(tmp_path, b)
+    assert resolve_checkpoint(tmp_path) == tmp_path / LATEST
+    assert load_checkpoint(tmp_path)["global_step"] == 9
+    with pytest.raises(CheckpointError, match="without latest.pth"):
+        resolve_checkpoint(tmp_path / "sub" if (tmp_path / "sub").mkdir() is None else tmp_path)
+
+
+def test_failed_write_keeps_the_previous_file(tmp_path, monkeypatch):
+    p = save_checkpoint(_ckpt(), tmp_path / "a.pth")
+    before = p.read_bytes()
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError):
+        save_checkpoint(dict(_ckpt(), global_step=99), p)
+    assert p.read_bytes() == before
+    assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")]
+
+
+def test_load_weights_reports_and_rejects_foreign_models():
+    net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 2))
+    state = {f"model.{k}": v + 1 for k, v in net.state_dict().items()}
+    rep = load_weights(net, state, source="x")
+    assert len(rep["loaded"]) == 4 and not rep["missing"]
+    assert torch.equal(net[0].weight, state["model.0.weight"])
+    with pytest.raises(CheckpointError, match="does not hold NVPanoptix3D weights"):
+        load_weights(net, {"encoder.conv.weight": torch.zeros(1)}, source="foreign.pth")
+    with pytest.raises(CheckpointError, match="differ in shape"):
+        load_weights(net, {"0.weight": torch.zeros(5, 3)}, source="other-size.pth")
