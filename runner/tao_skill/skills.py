@@ -16,9 +16,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tao_skill.errors import ErrorItem, RunnerError
+from tao_skill.yamlio import YAMLError, load_yaml
 
 SKILL_INFO = Path("references") / "skill_info.yaml"
 
@@ -50,6 +49,14 @@ class Skill:
     def actions(self) -> list[str]:
         return list(self.info.get("actions", {}))
 
+    def _parsed(self, path: Path) -> Any:
+        """A generated file parsed once per process (JSON for *.json, else YAML); errors propagate."""
+        cache = self.__dict__.setdefault("_files", {})
+        if path not in cache:
+            text = path.read_text()
+            cache[path] = json.loads(text) if path.suffix == ".json" else load_yaml(text)
+        return cache[path]
+
     def schema_path(self, action: str) -> Path:
         return self.root / "schemas" / f"{action}.schema.json"
 
@@ -60,7 +67,7 @@ class Skill:
     def load_schema(self, action: str) -> dict[str, Any]:
         path = self.schema_path(action)
         try:
-            return json.loads(path.read_text())
+            return self._parsed(path)
         except FileNotFoundError:
             raise RunnerError(ErrorItem(None, f"{path} is missing; generate it with `tao-skill schemas generate`",
                                         expected="a generated schema")) from None
@@ -87,10 +94,10 @@ class Skill:
     def load_template(self, action: str) -> dict[str, Any]:
         path = self.template_path(action)
         try:
-            data = yaml.safe_load(path.read_text())
+            data = self._parsed(path)
         except FileNotFoundError:
             raise RunnerError(f"{path} is missing; generate it with `tao-skill schemas generate`") from None
-        except yaml.YAMLError as exc:
+        except YAMLError as exc:
             raise RunnerError(f"{path} is not valid YAML ({exc}); regenerate with `tao-skill schemas generate`") from None
         if not isinstance(data, dict):
             raise RunnerError(f"{path} must hold a mapping; regenerate with `tao-skill schemas generate`")
@@ -101,10 +108,10 @@ class Skill:
         """Why AutoML cannot run for this skill now (None when it can)."""
         if not self.info.get("automl_enabled", False):
             return "AutoML is not enabled for this model (skill_info.yaml automl_enabled: false)"
-        for path, loader in ((self.schema_path("train"), json.loads), (self.template_path("train"), yaml.safe_load)):
+        for path in (self.schema_path("train"), self.template_path("train")):
             try:
-                data = loader(path.read_text())
-            except (OSError, ValueError, yaml.YAMLError):
+                data = self._parsed(path)
+            except (OSError, ValueError, YAMLError):
                 data = None
             if not isinstance(data, dict):
                 return ("AutoML is enabled but not runnable for this model until schemas are generated "
@@ -129,10 +136,10 @@ def load_skill_dir(root: Path) -> Skill:
     root = Path(root).resolve()
     path = root / SKILL_INFO
     try:
-        info = yaml.safe_load(path.read_text())
+        info = load_yaml(path.read_text())
     except FileNotFoundError:
         raise RunnerError(f"{root} is not a skill directory: {SKILL_INFO} is missing") from None
-    except yaml.YAMLError as exc:
+    except YAMLError as exc:
         raise RunnerError(f"{path} is not valid YAML: {exc}") from None
     if not isinstance(info, dict) or "network_arch" not in info:
         raise RunnerError(f"{path} must be a mapping with `network_arch`")

@@ -13,9 +13,8 @@ import re
 from pathlib import Path
 from typing import Any, Iterable
 
-import yaml
-
 from tao_skill.errors import ErrorItem, RunnerError
+from tao_skill.yamlio import YAMLError, load_yaml
 
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 REDACTED = "***"
@@ -65,8 +64,8 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 def parse_value(raw: str, leaf: dict[str, Any] | None) -> Any:
     """YAML-typed value of ``--override KEY=VALUE``, guided by the schema type of the key."""
     try:
-        value = yaml.safe_load(raw) if raw != "" else ""
-    except yaml.YAMLError:
+        value = load_yaml(raw) if raw != "" else ""
+    except YAMLError:
         value = raw
     kind = (leaf or {}).get("type")
     if kind == "string":
@@ -125,10 +124,10 @@ class SpecBuilder:
 
     def merge_file(self, path: Path) -> None:
         try:
-            data = yaml.safe_load(Path(path).read_text())
+            data = load_yaml(Path(path).read_text())
         except FileNotFoundError:
             raise RunnerError(ErrorItem("--spec", f"spec file {path} does not exist", got=str(path))) from None
-        except yaml.YAMLError as exc:
+        except YAMLError as exc:
             raise RunnerError(ErrorItem("--spec", f"spec file {path} is not valid YAML: {exc}", got=str(path))) from None
         if data is None:
             return
