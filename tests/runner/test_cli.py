@@ -141,3 +141,19 @@ def test_schemas_check_and_generate_on_the_toy_skill(tao, toy, monkeypatch):
 def test_packaged_skill_is_in_sync(tao):
     res = tao("schemas", "check", "--network", "nvpanoptix3d", "--json")
     assert res.code == 0, res.doc
+
+
+def test_installed_bank_is_found_through_package_data(tmp_path, monkeypatch, toy, tao):
+    """In a wheel the bank lives in tao_skill/bank/<network>/; discovery reads it via importlib.resources."""
+    import shutil
+
+    from tao_skill import skills
+
+    package = tmp_path / "site" / "tao_skill"
+    shutil.copytree(toy["skill"], package / "bank" / "toyseg")
+    monkeypatch.setattr(skills.resources, "files", lambda name: package)
+    found = skills.discover()
+    assert found["toyseg"].root == (package / "bank" / "toyseg").resolve()
+    assert "nvpanoptix3d" in found  # the source tree still counts in a dev install
+    res = tao("describe", "toyseg", "--json")  # no --skill-dir needed
+    assert res.code == 0 and res.doc["skill_dir"] == str(package / "bank" / "toyseg")

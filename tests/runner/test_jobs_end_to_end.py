@@ -209,3 +209,21 @@ def test_the_installed_script_runs_the_toy_skill(script, toy, action):
                  "--eval-dataset", str(toy["data"]), "--automl-policy", "off", "--json")
     assert res.code == 0, res.err
     assert res.doc["status"] == "done" and res.doc["kpis"]["best"]["value"] == 0.9
+
+
+def test_library_api_prepare_then_execute(toy):
+    import io
+
+    from tao_skill.launch import execute
+    from tao_skill.plan import RunRequest, prepare
+
+    req = RunRequest(network="toyseg", action="train", skill_dir=toy["skill"], workspace=toy["ws"],
+                     train_dataset=str(toy["data"]), eval_dataset=str(toy["data"]), automl_policy="off",
+                     overrides=["epochs=2"])
+    prep = prepare(req)
+    assert prep.plan["route"] == "direct" and prep.spec["train"]["epochs"] == 2
+    assert prep.plan["command"][1] == str(toy["skill"].resolve() / "toy_entry.py")
+    out = io.StringIO()
+    record = execute(prep, out=out)
+    assert record["status"] == "done" and record["runner_exit_code"] == 0
+    assert "toy train: epoch 1 ACC 0.90" in out.getvalue()
