@@ -40,13 +40,22 @@ def _describe(skill, action: str | None) -> dict:
 
 def _human(doc: dict) -> str:
     lines = [f"{doc['network']} ({doc['name']}): {doc['description']}",
+             f"actions: {', '.join(doc['actions'])}",
              f"AutoML: {'enabled' if doc['automl_enabled'] else 'disabled'}, {doc['automl_status']}"]
     for name, a in doc["actions"].items():
-        lines.append(f"\n[{name}]")
+        lines.append(f"\n[{name}]  {' '.join(a['command'])}")
+        table = {d["key"] for d in a["data_sources"]}
         for d in a["data_sources"]:
-            lines.append(f"  data  {d['key']:<34} {d['source']:<18} {d['expected']}{'' if d['mandatory'] else ' (optional)'}")
+            flag = "--" + d["source"].rstrip("s").replace("_", "-")
+            lines.append(f"  data   {d['key']:<40} {flag:<20} {d['expected']}{'' if d['mandatory'] else ' (optional)'}")
+        for key, meta in a["inputs"].items():
+            if key not in table:
+                lines.append(f"  input  {key:<40} {meta.get('type', 'file')}{' (optional)' if meta.get('optional') else ''}")
+        for key, fn in a["spec_params"].items():
+            fn_name = fn if isinstance(fn, str) else fn.get("function")
+            lines.append(f"  maps   {key:<40} <- {fn_name}")
         for k, v in a["popular"].items():
-            lines.append(f"  param {k:<34} default {v}")
+            lines.append(f"  param  {k:<40} default {v!r}")
     lines.append("\nshorthand: " + ", ".join(f"{k}={v}" for k, v in doc["shorthand_keys"].items()))
     return "\n".join(lines)
 
