@@ -13,7 +13,7 @@ from typing import Any
 
 from tao_skill.artifacts import choose_checkpoint, find_checkpoints
 from tao_skill.errors import ErrorItem, RunnerError
-from tao_skill.jobs import Job, JobStore
+from tao_skill.jobs import Job
 from tao_skill.skills import Skill
 from tao_skill.spec import REDACTED, get_dotted, set_dotted
 
