@@ -88,10 +88,11 @@ class DevicePlan:
     num_nodes: int
     strategy: Any  # "auto" or a Lightning strategy object
     world_size: int
+    strategy_name: str = "single"
 
     def describe(self) -> str:
         return (f"{self.accelerator} x {self.devices} per node, {self.num_nodes} node(s), "
-                f"world size {self.world_size}, strategy {getattr(self.strategy, 'strategy_name', self.strategy)}")
+                f"world size {self.world_size}, strategy {self.strategy_name}")
 
 
 def plan_devices(train: Any, env: dict[str, str] | None = None, cuda: bool | None = None) -> DevicePlan:
@@ -127,7 +128,9 @@ def plan_devices(train: Any, env: dict[str, str] | None = None, cuda: bool | Non
 
             strategy = DDPStrategy(find_unused_parameters=not train.activation_checkpoint,
                                    process_group_backend="nccl" if cuda else "gloo")
-    return DevicePlan(accelerator=accelerator, devices=devices, num_nodes=nodes, strategy=strategy, world_size=world)
+    name = "single" if world == 1 else train.distributed_strategy
+    return DevicePlan(accelerator=accelerator, devices=devices, num_nodes=nodes, strategy=strategy, world_size=world,
+                      strategy_name=name)
 
 
 def precision_setup(precision: str, accelerator: str) -> tuple[str, list[Any]]:
