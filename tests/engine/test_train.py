@@ -29,7 +29,8 @@ def test_train_2d_each_precision(tiny_data, tmp_path, precision):
     assert st["status"] == "done" and st["action"] == "train"
     (entry,) = st["entries"]
     assert (entry["epoch"], entry["step"]) == (0, 2)
-    assert {"PQ", "SQ", "RQ", "AbsRel", "val_loss"} <= set(entry["kpi"])
+    assert {"PQ", "SQ", "RQ", "AbsRel", "val_loss", "train_loss"} <= set(entry["kpi"])
+    assert st["monitor"] == {"metric": "val_loss", "direction": "minimize"}
     assert entry["loss"]["loss"] > 0 and entry["kpi"]["val_loss"] == entry["loss"]["loss"]
     ck = load_checkpoint(tmp_path / "model_epoch_000_step_00002.pth")
     assert ck["network"] == "nvpanoptix3d" and ck["stage"] == "2d" and ck["global_step"] == 2
@@ -93,7 +94,8 @@ def test_warmuppoly_stops_at_max_steps_and_saves_the_final_state(tiny_data, tmp_
 
 def test_3d_stage_trains_from_2d_checkpoint_with_frozen_2d(trained_2d, trained_3d):
     st = _status(trained_3d)
-    assert st["monitor"]["metric"] == "PRQ"
+    assert st["monitor"]["metric"] == "val_loss"  # train.optim.monitor_name (default)
+    assert st["best"]["metric"] == "val_loss"
     entry = st["entries"][-1]
     assert {"PRQ", "RSQ", "RRQ", "PRQ_th", "PRQ_st", "PQ"} <= set(entry["kpi"])
     assert "3d" in entry["per_class"]

@@ -114,6 +114,9 @@ def _export(module: nn.Module, args: tuple, path: Path, *, input_names: list[str
             dynamic_axes: dict | None, opset: int, verbose: bool) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
+    fastpath = torch.backends.mha.get_fastpath_enabled()
+    # The fused nn.TransformerEncoderLayer kernel (taken under no_grad) has no ONNX symbolic.
+    torch.backends.mha.set_fastpath_enabled(False)
     try:
         with warnings.catch_warnings():
             if not verbose:
@@ -124,6 +127,7 @@ def _export(module: nn.Module, args: tuple, path: Path, *, input_names: list[str
                               verbose=verbose, dynamo=False)
         tmp.replace(path)
     finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
         tmp.unlink(missing_ok=True)
 
 

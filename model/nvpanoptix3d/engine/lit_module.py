@@ -161,10 +161,11 @@ class PanoptixModule(pl.LightningModule):
         result = self.evaluator.compute()
         losses = self.evaluator.losses()
         val_loss = losses.get("loss", float("nan"))
-        self.log("val_loss", val_loss, prog_bar=True, rank_zero_only=True)
+        # Every rank holds the merged result, so the values agree and sync_dist only averages equal numbers.
+        self.log("val_loss", val_loss, prog_bar=True, sync_dist=True)
         for k in ("PRQ", "PQ"):
             if k in result["kpi"]:
-                self.log(k, result["kpi"][k], prog_bar=True, rank_zero_only=True)
+                self.log(k, result["kpi"][k], prog_bar=True, sync_dist=True)
         if self.hooks.on_validation_result is not None and self.trainer.is_global_zero:
             self.hooks.on_validation_result(self.current_epoch, self.global_step, result, losses)
 

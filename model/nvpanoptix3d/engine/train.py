@@ -71,6 +71,8 @@ def build_trainer(spec: Any, results_dir: Path, *, key: str | None, extra_callba
 
     quiet_lightning()
     t = spec.train
+    torch.backends.cudnn.benchmark = t.cudnn.benchmark
+    torch.backends.cudnn.deterministic = t.cudnn.deterministic
     plan = plan_devices(t)
     precision, plugins = precision_setup(t.precision, plan.accelerator)
     plugins.append(SecureCheckpointIO(key))
@@ -149,7 +151,10 @@ def run_train(spec: Any, results_dir: Path) -> dict[str, Any]:
                                    pin_memory=pin)
 
     monitor = spec.train.optim.monitor_name
-    status = StatusFile(results_dir, action="train", metric="PRQ" if stage == "3d" else "PQ")
+    if monitor == "PRQ" or (monitor in ("RSQ", "RRQ") and stage == "2d"):
+        monitor = "PRQ" if stage == "3d" else "PQ"  # the 2D stage has no 3D KPIs
+    status = StatusFile(results_dir, action="train", metric=monitor,
+                        direction="minimize" if monitor.endswith("_loss") else "maximize")
     if resume is not None:
         previous = None
         try:
@@ -159,7 +164,9 @@ def run_train(spec: Any, results_dir: Path) -> dict[str, Any]:
         status.resume_from(previous, up_to_step=resume_step)
 
     def on_result(epoch: int, step: int, result: dict, losses: dict) -> None:
-        status.add_entry(epoch=epoch, step=step, kpi=dict(result["kpi"], val_loss=losses.get("loss", float("nan"))),
+        train_loss = module.trainer.callback_metrics.get("train_loss", float("nan"))
+        status.add_entry(epoch=epoch, step=step, kpi=dict(result["kpi"], val_loss=losses.get("loss", float("nan")),
+                                                          train_loss=train_loss),
                          loss=losses, per_class=result["per_class"])
         log.info("validation epoch %d step %d:\n%s", epoch, step, format_table(result))
 
