@@ -155,6 +155,10 @@ def test_export_2d_and_3d_onnx_match_pytorch(tiny_data, trained_3d, tmp_path):
     assert np.allclose(o3[-1][0], ref["pred_geometry"][0].numpy(), atol=1e-3)
     assert np.allclose(o3[2][0], ref["pred_occupancy"][-1][0].numpy(), atol=1e-3)
     assert isinstance(Export3D(model), torch.nn.Module)
+    import onnx
+
+    biggest = max(int(np.prod(t.dims)) for t in onnx.load(str(f3)).graph.initializer)
+    assert biggest < 32**3, "a dense grid-sized constant was folded into the 3D model"
 
 
 def test_export_2d_only_from_2d_checkpoint(tiny_data, trained_2d, tmp_path):

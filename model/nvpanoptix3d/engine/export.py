@@ -73,7 +73,8 @@ class Export3D(nn.Module):
         valid = torch.arange(n, device=voxel_coords.device) < num_voxels
         flat = voxel_coords[:, 0] * (y * z) + voxel_coords[:, 1] * z + voxel_coords[:, 2]
         flat = torch.where(valid, flat, torch.full_like(flat, x * y * z))  # padding rows land in a spare row
-        dense = torch.zeros(x * y * z + 1, c, dtype=voxel_features.dtype, device=voxel_features.device)
+        # Zeros derived from an input, so the exporter cannot fold a (X*Y*Z, C) constant into the file.
+        dense = (voxel_features[:1] * 0).expand(x * y * z + 1, c)
         dense = dense.index_put((flat,), voxel_features)
         volume = dense[: x * y * z].reshape(1, x, y, z, c).permute(0, 4, 1, 2, 3)
         out = self.completion(volume, queries)
@@ -94,15 +95,20 @@ def lift_for_export(model: nn.Module, out2d: dict[str, torch.Tensor], intrinsic:
                               intrinsic=intrinsic, image_size=image_size, frustum=frustum)
 
 
-def pack_voxels(volume: torch.Tensor, max_voxels: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Non-zero voxels of one lifted volume (1, C, X, Y, Z) padded to ``max_voxels`` rows."""
+def pack_voxels(volume: torch.Tensor, max_voxels: int,
+                frustum_voxels: int | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Non-zero voxels of one lifted volume (1, C, X, Y, Z) padded to ``max_voxels`` rows.
+
+    Every voxel of the camera frustum that sees a valid depth is non-empty, so ``max_voxels`` should be at
+    least the frustum's voxel count (``frustum_voxels``, named in the error)."""
     vol = volume[0]
     nz = vol.abs().amax(0) > 0
     coords = nz.nonzero()
     n = coords.shape[0]
     if n > max_voxels:
+        hint = f" to at least {frustum_voxels} (the voxels of the camera frustum)" if frustum_voxels else ""
         raise EngineError(f"the lifted volume has {n} non-empty voxels, more than export.max_voxels={max_voxels}; "
-                          "raise export.max_voxels")
+                          f"raise export.max_voxels{hint}")
     feats = vol[:, coords[:, 0], coords[:, 1], coords[:, 2]].T
     pc = torch.zeros(max_voxels, 3, dtype=torch.int64)
     pf = torch.zeros(max_voxels, vol.shape[0], dtype=vol.dtype)
@@ -196,7 +202,7 @@ def run_export(spec: Any, results_dir: Path) -> dict[str, Any]:
     out2d = dict(zip(["pred_logits", "pred_masks", "pred_depth", "pred_mp_occ", "mask_features", "depth_features",
                       "query_features", "projected_features"], [t[:1] for t in ref2d]))
     volume = lift_for_export(model, out2d, k, frustum, size)
-    coords, feats, count = pack_voxels(volume, ex.max_voxels)
+    coords, feats, count = pack_voxels(volume, ex.max_voxels, int(frustum.sum()))
     queries = out2d["query_features"]
     wrapper3d = Export3D(model).eval()
     with torch.no_grad():
