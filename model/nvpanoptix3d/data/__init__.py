@@ -1,4 +1,4 @@
-"""Datasets (3D-FRONT layout, synthetic sets), inference image folders, the synthetic generator and checks."""
+"""Datasets (3D-FRONT and Matterport3D layouts, synthetic sets), inference image folders, the synthetic generator and checks."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ _LIST_KEYS = ("gt_classes", "gt_masks", "gt_masks_3d", "meta", "occupancy")
 
 
 def build_dataset(options: DatasetOptions):
-    """The dataset of a split; Matterport's layout is not implemented yet and says so."""
+    """The dataset of a split; ``dataset.name`` picks the on-disk layout (matterport, else 3D-FRONT)."""
     if options.name == "matterport":
-        raise DataError("the matterport loader is not implemented yet; front3d and synthetic_* datasets are")
+        from nvpanoptix3d.data.matterport import MatterportDataset  # noqa: PLC0415
+
+        return MatterportDataset(options)
     from nvpanoptix3d.data.front3d import Front3DDataset  # noqa: PLC0415
 
     return Front3DDataset(options)

@@ -10,6 +10,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class Category:
@@ -64,3 +66,54 @@ def load_colormap(path: str | Path) -> list[Category]:
         except (KeyError, TypeError, ValueError):
             raise DataError(f"label map {path}: entry {i} needs id, name, color [r,g,b] and isthing") from None
     return out
+
+
+def load_label_lut(path: str | Path | None, num_classes: int) -> np.ndarray:
+    """Lookup table raw label id -> train id from a colormap.json (``id`` -> ``trainId``; identity without one).
+
+    Entries of the table are -1 for ids the label map does not list; 0 (free space / void) always maps to 0.
+    A train id outside ``[0, num_classes)`` is an error, because the network has no output for it.
+    """
+    if not path:
+        lut = np.arange(num_classes, dtype=np.int64)
+        return lut
+    path = Path(path)
+    try:
+        rows = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise DataError(f"label map {path} does not exist (expected meta/colormap.json)") from None
+    except json.JSONDecodeError as exc:
+        raise DataError(f"label map {path} is not valid JSON: {exc}") from None
+    if not isinstance(rows, list):
+        raise DataError(f"label map {path} must be a JSON list of categories")
+    pairs = []
+    for i, row in enumerate(rows):
+        try:
+            raw, train = int(row["id"]), int(row.get("trainId", row["id"]))
+        except (KeyError, TypeError, ValueError):
+            raise DataError(f"label map {path}: entry {i} needs an integer id (and optionally trainId)") from None
+        if not 0 <= train < num_classes:
+            raise DataError(f"label map {path}: entry {i} ({row.get('name', '?')}) has trainId {train}, expected "
+                            f"0..{num_classes - 1} (model.sem_seg_head.num_classes = {num_classes})")
+        if raw < 0:
+            raise DataError(f"label map {path}: entry {i} has a negative id {raw}")
+        pairs.append((raw, train))
+    lut = np.full(max([0, *(r for r, _ in pairs)]) + 1, -1, dtype=np.int64)
+    lut[0] = 0
+    for raw, train in pairs:
+        lut[raw] = train
+    return lut
+
+
+def map_labels(labels: np.ndarray, lut: np.ndarray, where: str | Path) -> np.ndarray:
+    """Raw semantic labels -> train ids; a DataError names the file and the ids the label map lacks."""
+    labels = np.asarray(labels).astype(np.int64)
+    unknown = (labels < 0) | (labels >= lut.size)
+    if not unknown.any():
+        mapped = lut[labels]
+        unknown = mapped < 0
+        if not unknown.any():
+            return mapped
+    bad = sorted({int(v) for v in np.unique(labels[unknown])})[:10]
+    raise DataError(f"{where}: semantic labels {bad} are not in the label map (dataset.label_map, "
+                    f"meta/colormap.json) — expected ids it lists (0 = free space)")

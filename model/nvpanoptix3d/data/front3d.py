@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from PIL import Image, ImageOps
 from torch.utils.data import Dataset
 
-from nvpanoptix3d.data.categories import DataError
+from nvpanoptix3d.data.categories import DataError, load_label_lut
+from nvpanoptix3d.data.layouts import front3d_files, layout_hint
 from nvpanoptix3d.data.npzio import load_npz
 from nvpanoptix3d.data.options import DatasetOptions
-from nvpanoptix3d.data.targets import masks_3d, multiplane_occupancy, occupancy_pyramid, segments_2d
+from nvpanoptix3d.data.sample import Frame, assemble_sample, split_segmap, split_segmentation
 from nvpanoptix3d.geometry import FRONT3D_INTRINSIC, FrustumGrid, scale_intrinsic
 
 NATIVE_SIZE = (320, 240)
@@ -59,7 +59,8 @@ def front3d_to_grid(volume: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(volume[::-1, ::-1])
 
 
-def load_frustum_mask(path: Path, dims: int) -> np.ndarray:
+def load_frustum_mask(path: Path, dims: int, flip: bool = True) -> np.ndarray:
+    """meta/frustum_mask.npz (key ``mask``) as a bool grid; ``flip`` undoes the 3D-FRONT orientation."""
     try:
         with np.load(path, allow_pickle=False) as npz:
             if "mask" not in npz.files:
@@ -72,11 +73,13 @@ def load_frustum_mask(path: Path, dims: int) -> np.ndarray:
     if mask.shape != (dims, dims, dims):
         raise DataError(f"{path}: frustum mask has shape {mask.shape}, expected {(dims, dims, dims)} "
                         "(model.frustum3d.grid_dimensions)")
-    return front3d_to_grid(mask.astype(bool))
+    return front3d_to_grid(mask.astype(bool)) if flip else mask.astype(bool)
 
 
 class Front3DDataset(Dataset):
     """Samples of one split in the contract of docs/architecture.md."""
+
+    layout = "front3d"
 
     def __init__(self, options: DatasetOptions) -> None:
         self.opt = options
@@ -88,89 +91,44 @@ class Front3DDataset(Dataset):
             raise DataError(f"split {options.json_path} lists no samples")
         self.rows = rows
         self.grid = FrustumGrid.cube(options.grid_dims, options.voxel_size, options.depth_min, options.depth_max)
-        self.frustum = load_frustum_mask(options.resolve(options.frustum_mask_path), options.grid_dims)
+        self.frustum = self._global_frustum()
+        self.label_lut = load_label_lut(options.resolve(options.label_map) if options.label_map else None,
+                                        options.num_classes)
+
+    def _global_frustum(self) -> np.ndarray | None:
+        return load_frustum_mask(self.opt.resolve(self.opt.frustum_mask_path), self.opt.grid_dims)
 
     def __len__(self) -> int:
         return len(self.rows)
 
-    def _file(self, row: dict, prefix: str, suffix: str) -> Path:
-        return self.root / "data" / row["scene_id"] / f"{prefix}_{row['image_id']}{suffix}"
-
     def intrinsic_for(self, size: tuple[int, int]) -> np.ndarray:
         return scale_intrinsic(FRONT3D_INTRINSIC, NATIVE_SIZE, size)
 
+    def read_frame(self, row: dict[str, Any]) -> Frame:
+        """Decode the 3D-FRONT files of ``row`` (volumes flipped into our grid convention)."""
+        files = front3d_files(self.root, row)
+        image = read_rgb(files.rgb, self.layout)
+        sem, ins = split_segmap(load_npz(files.segmap), files.segmap)
+
+        def volumes_3d() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            sem3, ins3 = split_segmentation(load_npz(files.segmentation), files.segmentation)
+            weighting = load_npz(files.weighting).astype(np.float32)
+            return front3d_to_grid(sem3), front3d_to_grid(ins3), front3d_to_grid(weighting)
+
+        return Frame(image=image, depth=read_depth(files.depth), semantic=sem, instance=ins,
+                     intrinsic=self.intrinsic_for(image.size), frustum=self.frustum,
+                     geometry=lambda: front3d_to_grid(load_npz(files.geometry)), volumes_3d=volumes_3d,
+                     files=vars(files), meta={"scene_id": row["scene_id"], "image_id": row["image_id"]})
+
     def __getitem__(self, index: int) -> dict[str, Any]:
-        o = self.opt
-        row = self.rows[index]
-        w, h = o.target_size
-        rgb_path = self._file(row, "rgb", ".png")
-        try:
-            image = ImageOps.exif_transpose(Image.open(rgb_path)).convert("RGB")
-        except FileNotFoundError:
-            raise DataError(f"missing sample file {rgb_path}") from None
-        except OSError as exc:
-            raise DataError(f"unreadable image {rgb_path}: {exc}") from None
-        native = image.size
-        image = image.resize((w, h), Image.BILINEAR)
-        depth = read_depth(self._file(row, "depth", ""))
-        seg = load_npz(self._file(row, "segmap", ".mapped.npz"))
-        if seg.ndim != 3 or seg.shape[-1] != 2:
-            raise DataError(f"{self._file(row, 'segmap', '.mapped.npz')}: expected (H, W, 2) semantic/instance, "
-                            f"got {seg.shape}")
-        depth = _resize(depth, (w, h), Image.NEAREST)
-        sem = _resize(seg[..., 0].astype(np.int32), (w, h), Image.NEAREST).astype(np.int64)
-        ins = _resize(seg[..., 1].astype(np.int32), (w, h), Image.NEAREST).astype(np.int64)
-        depth = np.where((depth >= o.depth_min) & (depth <= o.depth_max), depth, 0.0).astype(np.float32)
-        intrinsic = scale_intrinsic(FRONT3D_INTRINSIC, NATIVE_SIZE, native)
-        intrinsic = scale_intrinsic(intrinsic, native, (w, h))
-        classes, masks, keys = segments_2d(sem, ins, num_thing_classes=o.num_thing_classes,
-                                           num_classes=o.num_classes, min_pixels=o.min_instance_pixels)
-        sem_ignore = np.where(sem == 0, o.ignore_label, sem)
-        sample: dict[str, Any] = {
-            "image": torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0).permute(2, 0, 1).contiguous(),
-            "depth": torch.from_numpy(depth),
-            "intrinsic": torch.from_numpy(intrinsic),
-            "semantic_2d": torch.from_numpy(sem_ignore),
-            "instance_2d": torch.from_numpy(ins),
-            "gt_classes": torch.from_numpy(classes),
-            "gt_masks": torch.from_numpy(masks),
-            "frustum_mask": torch.from_numpy(self.frustum),
-            "meta": {"scene_id": row["scene_id"], "image_id": row["image_id"], "dataset": o.name},
-        }
-        need_3d = o.enable_3d or o.enable_mp_occ
-        if need_3d:
-            tudf = front3d_to_grid(load_npz(self._file(row, "geometry", ".npz")).astype(np.float32))
-            if tudf.shape != self.frustum.shape:
-                raise DataError(f"{self._file(row, 'geometry', '.npz')}: shape {tudf.shape}, expected {self.frustum.shape}")
-            tudf = np.clip(np.abs(tudf), *o.truncation_range).astype(np.float32)
-            if o.enable_mp_occ:
-                rw, rh = o.reduced_target_size
-                sample["mp_occ"] = torch.from_numpy(multiplane_occupancy(
-                    tudf, self.grid, self.frustum, scale_intrinsic(intrinsic, (w, h), (rw, rh)), (rw, rh),
-                    o.depth_bins, o.depth_max))
-            if o.enable_3d:
-                seg3 = load_npz(self._file(row, "segmentation", ".mapped.npz"))
-                if seg3.shape[-1] == 2 and seg3.shape[0] != 2:
-                    seg3 = np.moveaxis(seg3, -1, 0)
-                sem3 = front3d_to_grid(seg3[0].astype(np.int64))
-                ins3 = front3d_to_grid(seg3[1].astype(np.int64))
-                weighting = front3d_to_grid(load_npz(self._file(row, "weighting", ".npz")).astype(np.float32))
-                tudf_t = torch.from_numpy(tudf)
-                sample.update({
-                    "geometry": tudf_t,
-                    "semantic_3d": torch.from_numpy(sem3),
-                    "instance_3d": torch.from_numpy(ins3),
-                    "gt_masks_3d": torch.from_numpy(masks_3d(keys, sem3, ins3)),
-                    "occupancy": occupancy_pyramid(tudf_t, (o.iso_value + 0.5, o.occ_truncation_lvl[1] / 6.0 * 1.5,
-                                                            o.occ_truncation_lvl[0] / 8.0 * 1.5)),
-                    "weighting": torch.from_numpy(weighting),
-                })
-        return sample
+        return assemble_sample(self.opt, self.grid, self.read_frame(self.rows[index]), self.label_lut)
 
 
-def _resize(array: np.ndarray, size: tuple[int, int], resample: int) -> np.ndarray:
-    if (array.shape[1], array.shape[0]) == size:
-        return array
-    mode = "F" if array.dtype.kind == "f" else "I"
-    return np.asarray(Image.fromarray(array.astype(np.float32 if mode == "F" else np.int32), mode=mode)
-                      .resize(size, resample))
+def read_rgb(path: Path, layout: str) -> Image.Image:
+    """An RGB image (EXIF orientation applied); a missing file says which layout expected it."""
+    try:
+        return ImageOps.exif_transpose(Image.open(path)).convert("RGB")
+    except FileNotFoundError:
+        raise DataError(f"missing sample file {path}{layout_hint(layout, path)}") from None
+    except OSError as exc:
+        raise DataError(f"unreadable image {path}: {exc}") from None

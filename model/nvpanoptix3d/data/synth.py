@@ -1,4 +1,4 @@
-"""Procedural indoor scenes written in the real 3D-FRONT on-disk layout (the built-in dataset).
+"""Procedural indoor scenes written in the real 3D-FRONT or Matterport3D on-disk layout (the built-in dataset).
 
 Each scene is a box-shaped room (floor, three walls, ceiling: stuff) with furniture-like boxes and
 cylinders (things, several instances per class), seen by a pinhole camera. Images are ray-cast with
@@ -7,11 +7,13 @@ room's surfaces voxelised in the camera frustum grid: a truncated unsigned dista
 per-voxel semantics and instances, the frustum mask. Output is deterministic for a seed.
 
     python -m nvpanoptix3d.data.synth OUT --scenes 8 --seed 0 [--size 160x120] [--grid 64] [--voxel-size 0.09]
+    python -m nvpanoptix3d.data.synth OUT --format matterport [--native-scale 2]   # same scenes, Matterport files
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import json
 import os
@@ -26,10 +28,12 @@ from PIL import Image
 from scipy import ndimage
 
 from nvpanoptix3d.data.categories import FRONT3D_CATEGORIES, colormap_json
+from nvpanoptix3d.data.layouts import front3d_files, matterport_files
 from nvpanoptix3d.data.npzio import save_npz
 from nvpanoptix3d.geometry import FRONT3D_INTRINSIC, FrustumGrid, scale_intrinsic
 
 TRUNCATION = 12.0  # voxels, as the published 3D-FRONT distance fields
+MATTERPORT_DEPTH_UNITS = 4000.0  # uint16 depth PNG values per metre
 WALL, FLOOR, CEILING = 10, 11, 12
 # class id -> (shape, (size x, height, size z) ranges in metres)
 FURNITURE = {
@@ -234,38 +238,48 @@ def _png(path: Path, array: np.ndarray) -> None:
 
 def generate(out_dir: str | Path, scenes: int = 8, seed: int = 0, fmt: str = "front3d",
              size: tuple[int, int] = (160, 120), grid: int = 64, voxel_size: float = 0.09,
-             depth_min: float = 0.4, depth_max: float = 6.0, views: int = 1) -> dict:
-    """Write a dataset; returns its synth_info (also written to meta/synth_info.json)."""
-    if fmt != "front3d":
-        raise ValueError(f"synthetic format `{fmt}` is not supported yet (front3d only); matterport is planned")
+             depth_min: float = 0.4, depth_max: float = 6.0, views: int = 1, native_scale: int | None = None) -> dict:
+    """Write a dataset; returns its synth_info (also written to meta/synth_info.json).
+
+    ``size`` is the network input size the grid is built for. 3D-FRONT frames are stored at ``size``;
+    Matterport frames at ``native_scale`` x ``size`` (default 2: 320x240 for the default 160x120, the
+    published Matterport frame size) with a slightly different camera per image, so loaders must read and
+    rescale per-image intrinsics.
+    """
+    if fmt not in ("front3d", "matterport"):
+        raise ValueError(f"synthetic format `{fmt}` is not supported; choose front3d or matterport")
+    matterport = fmt == "matterport"
+    scale = native_scale if native_scale is not None else (2 if matterport else 1)
+    if scale < 1:
+        raise ValueError(f"native_scale must be >= 1, got {scale}")
+    if not matterport and scale != 1:
+        raise ValueError("front3d frames are stored at the network size; native_scale applies to matterport only")
     out = Path(out_dir)
     (out / "meta").mkdir(parents=True, exist_ok=True)
     intrinsic = scale_intrinsic(FRONT3D_INTRINSIC, (320, 240), size)
+    native = (size[0] * scale, size[1] * scale)
     fgrid = FrustumGrid.cube(grid, voxel_size, depth_min, depth_max)
     frustum = fgrid.frustum_mask(intrinsic, size)
-    save_npz(out / "meta" / "frustum_mask.npz", mask=to_front3d_axes(frustum))
+    save_npz(out / "meta" / "frustum_mask.npz", mask=frustum if matterport else to_front3d_axes(frustum))
     (out / "meta" / "colormap.json").write_text(colormap_json())
-    samples = []
+    samples, images = [], []
     for s in range(scenes):
         rng = np.random.default_rng([seed, s])
         prims, _room_info = _room(rng)
         scene_id = f"synth-{seed:04d}-{s:04d}"
-        sdir = out / "data" / scene_id
-        sdir.mkdir(parents=True, exist_ok=True)
         tudf, sem3, ins3 = voxelize(prims, fgrid)
+        weighting = np.where(tudf < 3.0, 2.0, 1.0).astype(np.float32)
         for view in range(views):
-            image_id = f"{view:04d}"
-            rgb, depth, sem, ins = render(prims, intrinsic, size, np.random.default_rng([seed, s, view]))
-            depth = np.where((depth >= depth_min) & (depth <= depth_max), depth, 0).astype(np.float32)
-            _png(sdir / f"rgb_{image_id}.png", rgb)
-            save_npz(sdir / f"depth_{image_id}.npz", data=depth)
-            save_npz(sdir / f"segmap_{image_id}.mapped.npz", data=np.stack([sem, ins], axis=-1).astype(np.int32))
-            save_npz(sdir / f"geometry_{image_id}.npz", data=to_front3d_axes(tudf))
-            seg = np.stack([sem3, ins3]).astype(np.int32)
-            save_npz(sdir / f"segmentation_{image_id}.mapped.npz", data=np.ascontiguousarray(seg[:, ::-1, ::-1]))
-            weighting = np.where(tudf < 3.0, 2.0, 1.0).astype(np.float32)
-            save_npz(sdir / f"weighting_{image_id}.npz", data=to_front3d_axes(weighting))
-            samples.append({"scene_id": scene_id, "image_id": image_id, "height": size[1], "width": size[0]})
+            view_rng = np.random.default_rng([seed, s, view])
+            if matterport:
+                row, rgb_path = _write_matterport_view(out, scene_id, s, view, seed, prims, intrinsic, size, native,
+                                                       fgrid, tudf, sem3, ins3, weighting, depth_min, depth_max,
+                                                       view_rng)
+            else:
+                row, rgb_path = _write_front3d_view(out, scene_id, view, prims, intrinsic, size, tudf, sem3, ins3,
+                                                    weighting, depth_min, depth_max, view_rng)
+            samples.append(row)
+            images.append(rgb_path)
     n_val = max(1, scenes // 6) if scenes >= 3 else 0
     val_scenes = {f"synth-{seed:04d}-{s:04d}" for s in range(scenes - 2 * n_val, scenes - n_val)}
     test_scenes = {f"synth-{seed:04d}-{s:04d}" for s in range(scenes - n_val, scenes)}
@@ -280,22 +294,77 @@ def generate(out_dir: str | Path, scenes: int = 8, seed: int = 0, fmt: str = "fr
             "voxel_size": voxel_size, "depth_min": depth_min, "depth_max": depth_max,
             "intrinsic": intrinsic.round(6).tolist(), "truncation": TRUNCATION,
             "note": "3D volumes use the 3D-FRONT orientation (axes 0,1 reversed w.r.t. the camera grid)"}
+    if matterport:
+        info.update({"native_size": list(native), "downsample_factor": 2,
+                     "depth_units_per_metre": int(MATTERPORT_DEPTH_UNITS),
+                     "note": "per-image intrinsics for native_size in <name>_intrinsics_<angle>.npy; volumes in the "
+                             "camera-grid orientation; geometry `mask` = voxels outside the frustum"})
     (out / "meta" / "synth_info.json").write_text(json.dumps(info, indent=1) + "\n")
-    _write_images_archive(out, samples)
+    _write_images_archive(out, images)
     return info
 
 
-def _write_images_archive(out: Path, samples: list[dict]) -> None:
-    """images.tar.gz with images/<scene>/rgb_<id>.png, byte-identical across runs."""
+def _write_front3d_view(out: Path, scene_id: str, view: int, prims: list[Prim], intrinsic: np.ndarray,
+                        size: tuple[int, int], tudf: np.ndarray, sem3: np.ndarray, ins3: np.ndarray,
+                        weighting: np.ndarray, depth_min: float, depth_max: float,
+                        rng: np.random.Generator) -> tuple[dict, Path]:
+    row = {"scene_id": scene_id, "image_id": f"{view:04d}", "height": size[1], "width": size[0]}
+    files = front3d_files(out, row)
+    files.rgb.parent.mkdir(parents=True, exist_ok=True)
+    rgb, depth, sem, ins = render(prims, intrinsic, size, rng)
+    depth = np.where((depth >= depth_min) & (depth <= depth_max), depth, 0).astype(np.float32)
+    _png(files.rgb, rgb)
+    save_npz(files.depth.with_suffix(".npz"), data=depth)
+    save_npz(files.segmap, data=np.stack([sem, ins], axis=-1).astype(np.int32))
+    save_npz(files.geometry, data=to_front3d_axes(tudf))
+    seg = np.stack([sem3, ins3]).astype(np.int32)
+    save_npz(files.segmentation, data=np.ascontiguousarray(seg[:, ::-1, ::-1]))
+    save_npz(files.weighting, data=to_front3d_axes(weighting))
+    return row, files.rgb
+
+
+def _write_matterport_view(out: Path, scene_id: str, s: int, view: int, seed: int, prims: list[Prim],
+                           intrinsic: np.ndarray, size: tuple[int, int], native: tuple[int, int], fgrid: FrustumGrid,
+                           tudf: np.ndarray, sem3: np.ndarray, ins3: np.ndarray, weighting: np.ndarray,
+                           depth_min: float, depth_max: float, rng: np.random.Generator) -> tuple[dict, Path]:
+    """One view in the Matterport layout: its own camera (focal and principal point jittered), 16-bit depth."""
+    name = hashlib.sha1(f"synth-{seed}-{s}-{view}".encode()).hexdigest()[:32]
+    angle, rot = view % 3, (view // 3) % 6
+    row = {"scene_id": scene_id, "image_id": f"{name}_{angle}_{rot}", "height": native[1], "width": native[0]}
+    files = matterport_files(out, row)
+    for folder in {files.rgb.parent, files.depth.parent, files.room_mask.parent}:
+        folder.mkdir(parents=True, exist_ok=True)
+    cam_rng = np.random.default_rng([seed, s, view, 2])
+    k = scale_intrinsic(intrinsic, size, native)
+    k[0, 0] *= cam_rng.uniform(0.93, 1.07)
+    k[1, 1] = k[0, 0] * cam_rng.uniform(0.99, 1.01)
+    k[0, 2] += cam_rng.uniform(-0.02, 0.02) * native[0]
+    k[1, 2] += cam_rng.uniform(-0.02, 0.02) * native[1]
+    rgb, depth, sem, ins = render(prims, k, native, rng)
+    depth = np.where((depth >= depth_min) & (depth <= depth_max), depth, 0)
+    tmp = files.rgb.with_name(f".{files.rgb.name}.tmp")
+    Image.fromarray(rgb).save(tmp, format="JPEG", quality=95)
+    os.replace(tmp, files.rgb)
+    np.save(files.intrinsic, k.astype(np.float32).reshape(-1), allow_pickle=False)
+    _png(files.depth, np.round(depth * MATTERPORT_DEPTH_UNITS).astype(np.uint16))
+    _png(files.room_mask, np.where(sem > 0, 255, 0).astype(np.uint8))
+    save_npz(files.segmap, data=np.stack([sem, ins], axis=-1).astype(np.int32))
+    save_npz(files.geometry, data=tudf, mask=~fgrid.frustum_mask(k, native))
+    save_npz(files.segmentation, data=np.stack([sem3, ins3]).astype(np.int32))
+    save_npz(files.weighting, data=weighting)
+    return row, files.rgb
+
+
+def _write_images_archive(out: Path, images: list[Path]) -> None:
+    """images.tar.gz with images/<scene>/<rgb file>, byte-identical across runs."""
     tmp = out / ".images.tar.gz.tmp"
     import gzip
 
     with open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as gz, \
             tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for row in sorted(samples, key=lambda r: (r["scene_id"], r["image_id"])):
-            src = out / "data" / row["scene_id"] / f"rgb_{row['image_id']}.png"
+        for src in sorted(images, key=lambda p: (p.parent.name, p.name)):
             data = src.read_bytes()
-            info = tarfile.TarInfo(f"images/{row['scene_id']}/rgb_{row['image_id']}.png")
+            info = tarfile.TarInfo(f"images/{src.parent.name}/{src.name}")
             info.size, info.mtime, info.mode, info.uid, info.gid = len(data), 0, 0o644, 0, 0
             tar.addfile(info, io.BytesIO(data))
     os.replace(tmp, out / "images.tar.gz")
@@ -321,18 +390,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=_size, default=(160, 120), help="WxH")
     parser.add_argument("--grid", type=int, default=64, help="voxels per side of the frustum grid")
     parser.add_argument("--voxel-size", type=float, default=0.09, help="metres")
+    parser.add_argument("--native-scale", type=int, default=None,
+                        help="matterport only: frames are stored at this multiple of --size (default 2)")
     args = parser.parse_args(argv)
     if args.scenes < 1:
         parser.error("--scenes must be >= 1")
     start = time.perf_counter()
     try:
         info = generate(args.out, args.scenes, args.seed, args.fmt, args.size, args.grid, args.voxel_size,
-                        views=args.views)
+                        views=args.views, native_scale=args.native_scale)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     n = info["scenes"] * info["views"]
-    print(f"wrote {n} samples ({info['size'][0]}x{info['size'][1]}, grid {info['grid']}^3 at {info['voxel_size']} m) "
+    stored = info.get("native_size", info["size"])
+    print(f"wrote {n} samples ({info['format']} layout, {stored[0]}x{stored[1]} on disk, network size "
+          f"{info['size'][0]}x{info['size'][1]}, grid {info['grid']}^3 at {info['voxel_size']} m) "
           f"to {args.out} in {time.perf_counter() - start:.1f} s")
     return 0
 
