@@ -18,7 +18,7 @@ from typing import Any, Iterator
 
 from tao_skill.errors import ErrorItem, RunnerError
 
-STATUSES = ("pending", "running", "done", "failed", "canceled")
+STATUSES = ("pending", "running", "done", "failed", "canceled", "pruned")  # pruned: an AutoML trial stopped early
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY,

@@ -134,9 +134,44 @@ def write_spec(prep: Prepared, path: Path, spec: dict[str, Any]) -> None:
     atomic_write(path, yaml.safe_dump(redact(spec, prep.secret_keys), sort_keys=False))
 
 
+def _watch(proc: subprocess.Popen, monitor: Callable[[], str | None], poll_s: float, stopped: dict[str, str],
+           on_stop: Callable[[str], None]) -> threading.Thread:
+    """Call ``monitor`` every ``poll_s`` while the child runs; a status it returns stops the child.
+
+    AutoML uses this to read status.json after each validation and prune a trial (``"pruned"``) or to
+    stop it when the study was canceled (``"canceled"``).
+    """
+
+    def loop() -> None:
+        while proc.poll() is None:
+            try:
+                verdict = monitor()
+            except Exception as exc:  # noqa: BLE001 - a monitor bug must not kill the job it watches
+                verdict = None
+                stopped.setdefault("monitor_error", f"{type(exc).__name__}: {exc}")
+            if verdict:
+                stopped["status"] = verdict
+                on_stop(verdict)
+                _stop(proc)
+                return
+            try:
+                proc.wait(timeout=poll_s)  # returns as soon as the child ends
+            except subprocess.TimeoutExpired:
+                pass
+
+    thread = threading.Thread(target=loop, name="job-monitor", daemon=True)
+    thread.start()
+    return thread
+
+
 def execute(prep: Prepared, *, out: TextIO, parent_id: str | None = None,
-            on_start: Callable[[str], None] | None = None) -> dict[str, Any]:
+            on_start: Callable[[str], None] | None = None, monitor: Callable[[], str | None] | None = None,
+            poll_s: float = 0.5) -> dict[str, Any]:
     """Run the job to completion and return its record (status, exit_code, kpis, paths, runner_exit_code).
+
+    ``monitor`` (AutoML trials) is polled while the child runs; when it returns a status (``pruned``,
+    ``canceled``) the job gets that status and its process group is stopped. The record says
+    ``interrupted: true`` when Ctrl-C/SIGTERM reached this process.
 
     Raises:
         RunnerError: exit 3 when staging fails, exit 4 when the entrypoint cannot start.
@@ -174,6 +209,10 @@ def execute(prep: Prepared, *, out: TextIO, parent_id: str | None = None,
             raise RunnerError(f"cannot start the entrypoint {plan['command'][0]}: {exc.strerror}",
                               EXIT_JOB_FAILED) from None
         store.update(job_id, pid=proc.pid)
+        stopped: dict[str, str] = {}
+        watcher = _watch(proc, monitor, poll_s, stopped, lambda st: store.update(job_id, status=st)) \
+            if monitor else None
+        interrupted = False
         try:
             assert proc.stdout is not None
             for line in proc.stdout:
@@ -187,11 +226,21 @@ def execute(prep: Prepared, *, out: TextIO, parent_id: str | None = None,
         except KeyboardInterrupt:
             _stop(proc)
             log.write("interrupted: job canceled\n")
-            status, code, rc = "canceled", EXIT_INTERRUPTED, None
-    if store.get(job_id).status == "canceled":  # `tao-skill jobs cancel` from elsewhere stopped it
+            status, code, rc, interrupted = "canceled", EXIT_INTERRUPTED, None, True
+        if watcher is not None:
+            watcher.join(timeout=_STOP_GRACE_S + 5)
+            if stopped.get("status"):
+                log.write(f"stopped by the runner: {stopped['status']}\n")
+    current = store.get(job_id).status
+    if current == "canceled":  # `tao-skill jobs cancel` from elsewhere stopped it
         status, code = "canceled", EXIT_INTERRUPTED
+    elif current == "pruned":  # AutoML stopped a trial early: a normal outcome, not a failure
+        status, code = "pruned", EXIT_OK
     store.update(job_id, status=status, finished=time.time(), exit_code=code if rc is None else rc, kpis=_kpis(prep))
-    return _finish(prep, status, code, upload=True)
+    rec = _finish(prep, status, code, upload=True)
+    if interrupted:
+        rec["interrupted"] = True
+    return rec
 
 
 def _finish(prep: Prepared, status: str, code: int, *, upload: bool) -> dict[str, Any]:
@@ -237,6 +286,22 @@ def _automl_runner() -> Callable[..., int]:
     return run_from_plan
 
 
+@contextmanager
+def _exported(env: dict[str, str]) -> Iterator[None]:
+    """The job's secret environment in this process while the AutoML launcher runs (the plan holds ``***``;
+    trials inherit the key from here, exactly like a direct child)."""
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def run_automl(prep: Prepared) -> dict[str, Any]:
     """Record the AutoML job, run :func:`launch_automl`, and settle the job's status from its exit code."""
     _automl_runner()  # fail before recording anything when AutoML is not installed
@@ -245,7 +310,7 @@ def run_automl(prep: Prepared) -> dict[str, Any]:
     record(prep)
     store.update(job_id, status="running", started=time.time())
     try:
-        with _sigterm_as_interrupt():
+        with _sigterm_as_interrupt(), _exported(prep.secret_env):
             code = launch_automl(prep.plan, store.workspace, job_id)
     except KeyboardInterrupt:
         code = EXIT_INTERRUPTED

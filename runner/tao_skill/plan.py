@@ -45,6 +45,7 @@ class RunRequest:
     results_dir: str | None = None
     workspace: Path | None = None
     skill_dir: Path | None = None
+    automl: dict[str, Any] | None = None  # AutoML flags (algorithm, budgets, --param ...); see tao_skill.automl
 
 
 @dataclass
@@ -95,6 +96,25 @@ def _collect(errors: list[ErrorItem], step, key: str | None = None):
             raise
         errors.extend(exc.errors)
         return None
+
+
+def _automl_settings(skill: Skill, schema: dict[str, Any], req: RunRequest, explicit: dict[str, str], route: str,
+                     job_id: str, workspace: Path) -> dict[str, Any] | None:
+    """The plan's ``automl`` block (algorithm, budgets, metric, search space) when the route is AutoML.
+
+    Raises:
+        RunnerError: exit 2 listing every problem with the AutoML flags or the search space.
+    """
+    if route != "automl":
+        return None
+    try:
+        from tao_skill.automl.settings import resolve  # noqa: PLC0415
+    except ImportError:  # AutoML not installed: the launcher reports it
+        return None
+    settings, errors = resolve(skill, schema, req.automl or {}, explicit, job_id=job_id, workspace=workspace)
+    if errors:
+        raise RunnerError(errors)
+    return settings
 
 
 def prepare(req: RunRequest) -> Prepared:
@@ -166,6 +186,7 @@ def prepare(req: RunRequest) -> Prepared:
     if errors:
         raise RunnerError(errors)
 
+    automl = _automl_settings(skill, schema, req, explicit, decision.route, job_id, store.workspace)
     secrets = secret_keys(schema)
     safe_spec = redact(spec, secrets)
     job_dir = store.job_dir(job_id)
@@ -200,4 +221,8 @@ def prepare(req: RunRequest) -> Prepared:
         "key_env": key_env,
         "env_passthrough": {k: os.environ[k] for k in PASSTHROUGH_ENV if k in os.environ},
     }
+    if automl is not None:
+        plan["automl"] = automl
+    elif req.automl and any(v not in (None, (), []) for v in req.automl.values()):
+        plan["automl_note"] = f"AutoML options ignored: the route is {decision.route} ({decision.route_reason})"
     return Prepared(skill, plan, spec, secret_env, store, results_dir, results_uri, secrets)

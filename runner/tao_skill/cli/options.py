@@ -36,6 +36,37 @@ def spec_options(func):
     return func
 
 
+AUTOML_FLAGS = ("algorithm", "max_trials", "timeout", "epochs_per_trial", "train_sample_count", "params", "metric",
+                "direction", "storage", "study_name", "final", "seed")
+
+
+def automl_options(func):
+    """Flags of the AutoML route (`run NETWORK train` with policy auto/on); they land in plan["automl"]."""
+    opts = [
+        click.option("--algorithm", metavar="NAME", help="bayesian (default), hyperband, asha, bohb, dehb, random, grid, "
+                                                         "cmaes. pbt is not supported yet."),
+        click.option("--max-trials", type=int, help="Trials in the study, the baseline included (default from "
+                                                    "skill_info.yaml automl.max_trials, else 10)."),
+        click.option("--timeout", type=float, metavar="SECONDS", help="Stop starting trials after this long."),
+        click.option("--epochs-per-trial", type=int, help="Epochs each trial trains (the skill's automl.epochs_key)."),
+        click.option("--train-sample-count", type=int, help="Cap the training samples of each trial "
+                                                            "(the skill's automl.sample_count_key)."),
+        click.option("--param", "params", multiple=True, metavar="KEY[=LOW:HIGH|=A,B]",
+                     help="Also search KEY (optionally with a range or options). Repeatable."),
+        click.option("--metric", help="KPI to optimise (default: skill_info.yaml monitoring.metric)."),
+        click.option("--direction", type=click.Choice(["maximize", "minimize"]), help="Override the direction."),
+        click.option("--storage", metavar="URL|env:VAR", help="Study database (default SQLite in the workspace); "
+                                                              "a PostgreSQL URL lets many machines share one study."),
+        click.option("--study-name", help="Study name (default: the AutoML job id)."),
+        click.option("--final", type=click.Choice(["auto", "train", "none"]),
+                     help="Train the best configuration with the full budget (auto: when trials were capped)."),
+        click.option("--seed", type=int, help="Sampler seed (reproducible searches)."),
+    ]
+    for opt in reversed(opts):
+        func = opt(func)
+    return func
+
+
 def request_from(network: str, action: str, kw: dict):
     from tao_skill.plan import RunRequest  # noqa: PLC0415
 
@@ -45,4 +76,5 @@ def request_from(network: str, action: str, kw: dict):
         inference_dataset=kw["inference_dataset"], automl_policy=kw["automl_policy"], request=kw["request"],
         parent_job=kw["parent_job"], ptm=kw["ptm"], resume=kw["resume"], key_env=kw["key_env"],
         results_dir=kw["results_dir"], workspace=kw["workspace"] or default_workspace(), skill_dir=kw["skill_dir"],
+        automl={k: kw.get(k) for k in AUTOML_FLAGS if k in kw},
     )

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import click
 
-from tao_skill.cli.options import request_from, spec_options
+from tao_skill.cli.options import automl_options, request_from, spec_options
 from tao_skill.errors import EXIT_OK
 
 
 def _human_plan(plan: dict) -> str:
     lines = [f"{plan['network']} {plan['action']}: route {plan['route']} ({plan['route_reason']})",
              f"  automl_policy {plan['automl_policy']}: {plan['policy_reason']}"]
-    for note in ("notice", "schema_note"):
+    for note in ("notice", "schema_note", "automl_note"):
         if plan.get(note):
             lines.append(f"  note: {plan[note]}")
+    if plan.get("automl"):
+        a = plan["automl"]
+        lines.append(f"  automl: {a['algorithm']} ({a['sampler']} + {a['pruner']}), {a['max_trials']} trials, "
+                     f"{a['metric']} {a['direction']}, epochs/trial {a['epochs_per_trial'] or 'spec'}, "
+                     f"samples/trial {a['train_sample_count'] or 'all'}, storage {a['storage']}")
+        for p in a["search_space"]:
+            rng = p.get("choices") or f"[{p.get('low')}, {p.get('high')}]" + (" log" if p.get("log") else "")
+            lines.append(f"    search {p['key']}: {rng}")
     lines.append(f"  job {plan['job_id']}  results {plan['results_dir']}"
                  + (f" -> {plan['results_uri']}" if plan.get("results_uri") else ""))
     for m in plan["mappings"]:
@@ -30,6 +38,7 @@ def register(cli: click.Group) -> None:
     @click.argument("action")
     @click.option("--dry-run", is_flag=True, help="Resolve, validate and print the plan; run nothing.")
     @spec_options
+    @automl_options
     @click.pass_obj
     def run_cmd(app, network: str, action: str, dry_run: bool, json_mode: bool, **kw) -> int:
         """Run ACTION of NETWORK as a recorded job (train may route to AutoML).

@@ -62,6 +62,22 @@ class Monitoring(_Strict):
     direction: Literal["maximize", "minimize"]
 
 
+class AutoMLInfo(_Strict):
+    """Defaults of ``tao-run-automl`` for this network; the key names keep the runner network-agnostic."""
+
+    epochs_key: str | None = None  # the train spec key --epochs-per-trial sets
+    sample_count_key: str | None = None  # the train spec key --train-sample-count sets
+    algorithm: Literal["bayesian", "hyperband", "asha", "bohb", "dehb", "random", "grid", "cmaes"] = "bayesian"
+    max_trials: int = Field(10, ge=1)
+    epochs_per_trial: int | None = Field(None, ge=1)
+    final: Literal["auto", "train", "none"] = "auto"
+    baseline: bool = True
+    reduction_factor: int = Field(3, ge=2)
+    grid_points: int = Field(3, ge=2)
+    metric: str | None = None  # default: monitoring.metric
+    plots: bool = True  # optimization history / parameter importance PNG (and HTML with plotly)
+
+
 class GpuGuidance(_Strict):
     min_gpus: int = Field(ge=0)
     recommended_gpus: int = Field(ge=0)
@@ -108,6 +124,7 @@ class SkillInfo(_Strict):
     artifacts: Artifacts
     tools: dict[str, list[str]] = {}
     demo: Demo | None = None
+    automl: AutoMLInfo | None = None
     notes: list[str] = []
 
 
@@ -181,6 +198,10 @@ def validate_skill_info(info: dict[str, Any], schemas: dict[str, dict[str, Any]]
     for key in parsed.key_defaults:
         if not any(_schema_has(s, key) for s in schemas.values()):
             problems.append(f"skill_info.yaml: key_defaults `{key}` exists in no generated schema")
+    for field_name in ("epochs_key", "sample_count_key"):
+        key = getattr(parsed.automl, field_name, None) if parsed.automl else None
+        if key:
+            need("train", key, f"automl.{field_name}")
     if "train" in schemas and not _schema_has(schemas["train"], parsed.gpu_spec_key):
         problems.append(f"skill_info.yaml: gpu_spec_key `{parsed.gpu_spec_key}` is not a key of the train schema")
     return problems
