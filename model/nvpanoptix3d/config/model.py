@@ -106,6 +106,19 @@ class Frustum3DConfig(SpecSection):
         ge=8, multiple_of=8,
     )
     signed_channel: int = tao_field(3, "Channel index of the sign feature in the lifted features.", ge=0)
+    backend: Literal["dense", "sparse", "spconv"] = tao_field(
+        "dense",
+        "(ours) 3D implementation: `dense` (U-Net over the whole grid), `sparse` (pure-PyTorch sparse convolutions "
+        "over the lifted voxels; cost grows with occupied voxels; CPU or GPU) or `spconv` (the same network on "
+        "spconv's CUDA kernels; needs the GPU extras).",
+        automl="disabled",
+    )
+    max_voxels: int = tao_field(
+        700000,
+        "(ours) Sparse backends: most voxels lifted per image and kept per decoder level; above it the voxels "
+        "closest to the predicted surface (lifting) or most likely occupied (decoder) are kept, ties by voxel index.",
+        ge=1,
+    )
 
 
 class ProjectionConfig(SpecSection):

@@ -36,7 +36,7 @@ def model_kwargs_3d(spec: Any) -> dict[str, Any]:
     return dict(model_kwargs_2d(spec), grid_dims=f3d.grid_dimensions, voxel_size=spec.model.projection.voxel_size,
                 depth_min=ds.depth_min, depth_max=ds.depth_max, truncation=f3d.truncation,
                 lift_channels=spec.model.projection.depth_feature_dim, unet_features=f3d.unet_features,
-                freeze_2d=True)
+                freeze_2d=True, backend=f3d.backend, max_voxels=f3d.max_voxels)
 
 
 def criterion_kwargs_2d(spec: Any) -> dict[str, Any]:

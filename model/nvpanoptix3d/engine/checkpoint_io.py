@@ -23,6 +23,7 @@ from typing import Any, Callable
 import torch
 
 from nvpanoptix3d.engine.errors import CheckpointError
+from nvpanoptix3d.network.frustum3d.model import THREE_D_MODULES, is_3d_key, strip_wrapper_prefixes  # noqa: F401
 from nvpanoptix3d.engine.fsutil import atomic_write_bytes
 
 MAGIC = b"NVP3DENC"
@@ -152,24 +153,9 @@ def update_latest(results_dir: str | os.PathLike, checkpoint: str | os.PathLike)
     return target
 
 
-_STRIP = ("model.", "module.", "_orig_mod.")
-THREE_D_MODULES = ("projector", "completion", "reprojection", "ol")
-
-
-def is_3d_param(key: str) -> bool:
-    """True for parameters of the 3D stage: the top-level module (after ``model.``/``module.`` prefixes) is
-    one of THREE_D_MODULES. (A substring test would also catch the 2D ``sem_seg_head.depth_projector``.)"""
-    return _strip(key).split(".", 1)[0] in THREE_D_MODULES
-
-
-def _strip(k: str) -> str:
-    changed = True
-    while changed:
-        changed = False
-        for pre in _STRIP:
-            if k.startswith(pre):
-                k, changed = k[len(pre):], True
-    return k
+# One rule for "is this a 3D-stage parameter", shared with the network (nvpanoptix3d.network.frustum3d).
+is_3d_param = is_3d_key
+_strip = strip_wrapper_prefixes
 
 
 def _normalise_keys(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

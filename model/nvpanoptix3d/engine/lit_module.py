@@ -126,7 +126,9 @@ class PanoptixModule(pl.LightningModule):
             outputs = self.model(images)
             losses, _ = self.criterion_2d(outputs, targets)
             return outputs, losses
-        outputs = self.model(images, batch["intrinsic"], batch["frustum_mask"])
+        # Targets reach the model only in training: the sparse backends keep target voxels when pruning.
+        occupancy = batch.get("occupancy") if self.training else None
+        outputs = self.model(images, batch["intrinsic"], batch["frustum_mask"], occupancy=occupancy)
         with torch.no_grad():
             indices = self._match(outputs, targets)
         losses = self.criterion_3d(outputs, batch, indices)

@@ -2,7 +2,11 @@
 
 State-dict layout: 2D keys as in the 2D stage (``backbone.*``, ``sem_seg_head.*``); 3D keys under
 ``projector.*`` and ``completion.*`` (``reprojection`` has no parameters), so the 3D-only keys are
-recognisable by substring as in the official checkpoints.
+recognisable by their top-level module name.
+
+``backend`` picks the 3D implementation: ``dense`` (a U-Net over the whole grid), ``sparse`` (pure
+PyTorch sparse convolutions over the lifted voxels) or ``spconv`` (CUDA). Every backend returns the same
+dense output dict, so the criterion, post-processing and metrics do not depend on it.
 """
 
 from __future__ import annotations
@@ -14,11 +18,25 @@ from nvpanoptix3d.network.frustum3d.completion import FrustumCompletion
 from nvpanoptix3d.network.frustum3d.lifting import FrustumLifting
 from nvpanoptix3d.network.model_2d import PanopticModel2D
 
-THREE_D_KEYS = ("reprojection", "completion", "projector", "ol.")
+THREE_D_MODULES = ("projector", "completion", "reprojection", "ol")
+WRAPPER_PREFIXES = ("model.", "module.", "_orig_mod.")
+
+
+def strip_wrapper_prefixes(key: str) -> str:
+    """Drop Lightning / DDP / torch.compile prefixes (``model.``, ``module.``, ``_orig_mod.``), repeatedly."""
+    changed = True
+    while changed:
+        changed = False
+        for pre in WRAPPER_PREFIXES:
+            if key.startswith(pre):
+                key, changed = key[len(pre):], True
+    return key
 
 
 def is_3d_key(key: str) -> bool:
-    return any(part in key for part in THREE_D_KEYS)
+    """True for parameters of the 3D stage: the top-level module (after wrapper prefixes) is one of
+    THREE_D_MODULES. A substring test would also catch the 2D ``sem_seg_head.depth_projector``."""
+    return strip_wrapper_prefixes(key).split(".", 1)[0] in THREE_D_MODULES
 
 
 def semantic_probabilities(logits: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
@@ -31,33 +49,54 @@ def semantic_probabilities(logits: torch.Tensor, masks: torch.Tensor) -> torch.T
 class NVPanoptix3D(PanopticModel2D):
     def __init__(self, *, grid_dims: int = 256, voxel_size: float = 0.03, depth_min: float = 0.4,
                  depth_max: float = 6.0, truncation: float = 3.0, lift_channels: int = 16, unet_features: int = 16,
-                 freeze_2d: bool = True, **kwargs) -> None:
+                 freeze_2d: bool = True, backend: str = "dense", max_voxels: int = 700000, **kwargs) -> None:
         super().__init__(**kwargs)
         mask_dim = self.sem_seg_head.predictor.mask_embed.layers[-1].out_features
         hidden = self.sem_seg_head.predictor.decoder_norm.normalized_shape[0]
         self.projector = nn.Conv2d(mask_dim, lift_channels, 1)
-        self.reprojection = FrustumLifting(grid_dims=grid_dims, voxel_size=voxel_size, depth_min=depth_min,
-                                           depth_max=depth_max, truncation=truncation)
+        self.backend, self.truncation = backend, truncation
+        lift_kw = dict(grid_dims=grid_dims, voxel_size=voxel_size, depth_min=depth_min, depth_max=depth_max,
+                       truncation=truncation)
+        if backend == "dense":
+            self.reprojection = FrustumLifting(**lift_kw)
+        elif backend in ("sparse", "spconv"):
+            from nvpanoptix3d.network.frustum3d.sparse_lifting import SparseFrustumLifting  # noqa: PLC0415
+
+            self.reprojection = SparseFrustumLifting(**lift_kw, max_voxels=max_voxels)
+        else:
+            raise ValueError(f"unknown 3D backend {backend!r}; choose dense, sparse or spconv")
         in_ch = lift_channels + self.reprojection.extra_channels(self.num_classes)
-        self.completion = FrustumCompletion(in_channels=in_ch, features=unet_features, query_dim=hidden,
-                                            truncation=truncation)
+        if backend == "dense":
+            self.completion = FrustumCompletion(in_channels=in_ch, features=unet_features, query_dim=hidden,
+                                                truncation=truncation)
+        else:
+            from nvpanoptix3d.network.frustum3d.sparse_completion import SparseFrustumCompletion  # noqa: PLC0415
+
+            self.completion = SparseFrustumCompletion(in_channels=in_ch, features=unet_features, query_dim=hidden,
+                                                      truncation=truncation, backend=backend, max_voxels=max_voxels)
         self.freeze_2d = freeze_2d
 
     def parameters_2d(self):
         return (p for n, p in self.named_parameters() if not is_3d_key(n))
 
     def forward_3d(self, out2d: dict, intrinsic: torch.Tensor, frustum: torch.Tensor,
-                   image_size: tuple[int, int]) -> dict:
+                   image_size: tuple[int, int], occupancy: list | None = None) -> dict:
         sem = semantic_probabilities(out2d["pred_logits"], out2d["pred_masks"])
         vol = self.reprojection(features=self.projector(out2d["mask_features"]), semantic=sem,
                                 depth=out2d["pred_depth"], mp_occ=out2d["pred_mp_occ"], intrinsic=intrinsic,
                                 image_size=image_size, frustum=frustum)
-        return self.completion(vol, out2d["query_features"])
+        if self.backend == "dense":
+            return self.completion(vol, out2d["query_features"])
+        from nvpanoptix3d.network.frustum3d.sparse_completion import densify  # noqa: PLC0415
+
+        out = self.completion(vol, out2d["query_features"], frustum, occupancy)
+        return densify(out, self.truncation)
 
     def forward(self, images: torch.Tensor, intrinsic: torch.Tensor | None = None,
-                frustum: torch.Tensor | None = None) -> dict:
+                frustum: torch.Tensor | None = None, occupancy: list | None = None) -> dict:
         """images (B,3,H,W) in [0,1]; intrinsic (B,4,4) for (W,H); frustum (B,X,Y,Z) bool. Without intrinsic
-        and frustum only the 2D stage runs."""
+        and frustum only the 2D stage runs. ``occupancy`` (the batch's per-sample occupancy targets, fine ->
+        coarse) lets the sparse backends keep target voxels while training; the dense backend ignores it."""
         if intrinsic is None or frustum is None:
             return super().forward(images)
         if self.freeze_2d:
@@ -65,5 +104,5 @@ class NVPanoptix3D(PanopticModel2D):
                 out = super().forward(images)
         else:
             out = super().forward(images)
-        out.update(self.forward_3d(out, intrinsic, frustum, (images.shape[-1], images.shape[-2])))
+        out.update(self.forward_3d(out, intrinsic, frustum, (images.shape[-1], images.shape[-2]), occupancy))
         return out

@@ -1,0 +1,163 @@
+"""Pure-PyTorch sparse convolutions (gather - GEMM - scatter) and the point-wise layers around them.
+
+Weights keep the layout of the dense layer they replace (``nn.Conv3d``: (Cout, Cin, k, k, k);
+``nn.ConvTranspose3d``: (Cin, Cout, 2, 2, 2)), so a dense checkpoint maps onto them and the tests compare
+against ``torch.nn.functional.conv3d`` directly. Cost is O(active pairs x Cin x Cout), never the grid.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from nvpanoptix3d.network.frustum3d.sparse.kernel_map import (CoordIndex, KernelMap, kernel_offsets, linearize,
+                                                             strided_map, strided_output_coords,
+                                                             strided_output_shape, submanifold_map)
+from nvpanoptix3d.network.frustum3d.sparse.tensor import SparseTensor
+
+
+def coord_index(x: SparseTensor) -> CoordIndex:
+    """The tensor's lookup table, built once and cached with its coordinates."""
+    if "index" not in x.cache:
+        x.cache["index"] = CoordIndex(x.coords, x.spatial_shape)
+    return x.cache["index"]
+
+
+def apply_kernel_map(feats: torch.Tensor, weight: torch.Tensor, kmap: KernelMap, n_out: int) -> torch.Tensor:
+    """sum over offsets k of scatter_add(out rows, feats[in rows] @ weight[k]); weight (K, Cin, Cout)."""
+    out = feats.new_zeros(n_out, weight.shape[-1])
+    for k, (rows_in, rows_out) in enumerate(kmap):
+        if rows_in.numel():
+            out = out.index_add(0, rows_out, feats[rows_in] @ weight[k])
+    return out
+
+
+class _ConvBase(nn.Module):
+    def __init__(self, cin: int, cout: int, kernel_size: int, bias: bool) -> None:
+        super().__init__()
+        self.in_channels, self.out_channels, self.kernel_size = cin, cout, kernel_size
+        self.weight = nn.Parameter(torch.empty(cout, cin, kernel_size, kernel_size, kernel_size))
+        self.bias = nn.Parameter(torch.zeros(cout)) if bias else None
+        # nn.Conv3d's default initialisation, so both backends start from the same distribution.
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1 / math.sqrt(cin * kernel_size ** 3)
+            nn.init.uniform_(self.bias, -bound, bound)
+
+    def _kernel(self) -> torch.Tensor:
+        return self.weight.flatten(2).permute(2, 1, 0)  # (K, Cin, Cout)
+
+    def _finish(self, out: torch.Tensor) -> torch.Tensor:
+        return out + self.bias if self.bias is not None else out
+
+
+class SubmanifoldConv3d(_ConvBase):
+    """Stride-1 convolution whose outputs are exactly the input sites (the active set never dilates)."""
+
+    def __init__(self, cin: int, cout: int, kernel_size: int = 3, bias: bool = True) -> None:
+        super().__init__(cin, cout, kernel_size, bias)
+
+    def forward(self, x: SparseTensor) -> SparseTensor:
+        key = ("subm", self.kernel_size)
+        if key not in x.cache:
+            x.cache[key] = submanifold_map(x.coords, x.spatial_shape, self.kernel_size, coord_index(x))
+        return x.replace(self._finish(apply_kernel_map(x.feats, self._kernel(), x.cache[key], x.num_voxels)))
+
+
+class SparseConv3d(_ConvBase):
+    """Strided (downsampling) convolution; outputs wherever a dense conv3d would see an active input."""
+
+    def __init__(self, cin: int, cout: int, kernel_size: int = 2, stride: int = 2, padding: int = 0,
+                 bias: bool = True) -> None:
+        super().__init__(cin, cout, kernel_size, bias)
+        self.stride, self.padding = stride, padding
+
+    def forward(self, x: SparseTensor) -> SparseTensor:
+        k, s, p = self.kernel_size, self.stride, self.padding
+        key = ("down", k, s, p)
+        if key not in x.cache:
+            out_coords = strided_output_coords(x.coords, x.spatial_shape, k, s, p)
+            x.cache[key] = (out_coords, strided_map(x.coords, x.spatial_shape, out_coords, k, s, p, coord_index(x)))
+        out_coords, kmap = x.cache[key]
+        feats = self._finish(apply_kernel_map(x.feats, self._kernel(), kmap, out_coords.shape[0]))
+        return SparseTensor(out_coords, feats, strided_output_shape(x.spatial_shape, k, s, p), x.batch_size,
+                            x.stride * s)
+
+
+class GenerativeConvTranspose3d(nn.Module):
+    """Kernel-2, stride-2 transposed convolution that creates all 8 children of every input voxel.
+
+    Each child has exactly one parent, so it is a single GEMM per voxel (no search); pruning the parents
+    first (by predicted occupancy) is what keeps the upsampled set sparse."""
+
+    def __init__(self, cin: int, cout: int, bias: bool = True) -> None:
+        super().__init__()
+        self.in_channels, self.out_channels = cin, cout
+        ref = nn.ConvTranspose3d(cin, cout, 2, stride=2, bias=bias)  # reuse its default initialisation
+        self.weight = nn.Parameter(ref.weight.detach().clone())
+        self.bias = nn.Parameter(ref.bias.detach().clone()) if bias else None
+
+    def forward(self, x: SparseTensor) -> SparseTensor:
+        n, cin = x.feats.shape
+        offsets = kernel_offsets(2, x.coords.device)  # (8, 3)
+        w = self.weight.flatten(2).permute(0, 2, 1).reshape(cin, 8 * self.out_channels)
+        feats = (x.feats @ w).reshape(n * 8, self.out_channels)
+        if self.bias is not None:
+            feats = feats + self.bias
+        xyz = (x.coords[:, None, 1:] * 2 + offsets[None]).reshape(-1, 3)
+        coords = torch.cat([x.coords[:, :1].repeat_interleave(8, 0), xyz], 1)
+        shape = tuple(2 * d for d in x.spatial_shape)
+        return SparseTensor(coords, feats, shape, x.batch_size, max(x.stride // 2, 1))
+
+
+class SparseInstanceNorm(nn.Module):
+    """Instance norm over the active voxels of each sample (inactive voxels are not zeros, they are absent)."""
+
+    def __init__(self, channels: int, eps: float = 1e-5, affine: bool = True) -> None:
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(channels)) if affine else None
+        self.bias = nn.Parameter(torch.zeros(channels)) if affine else None
+
+    def forward(self, x: SparseTensor) -> SparseTensor:
+        b = x.coords[:, 0]
+        f = x.feats
+        count = torch.zeros(x.batch_size, 1, dtype=f.dtype, device=f.device).index_add(
+            0, b, torch.ones_like(f[:, :1])).clamp(min=1)
+        mean = f.new_zeros(x.batch_size, f.shape[1]).index_add(0, b, f) / count
+        centred = f - mean[b]
+        var = f.new_zeros(x.batch_size, f.shape[1]).index_add(0, b, centred * centred) / count
+        out = centred * torch.rsqrt(var[b] + self.eps)
+        if self.weight is not None:
+            out = out * self.weight + self.bias
+        return x.replace(out)
+
+
+class SparseReLU(nn.Module):
+    def forward(self, x: SparseTensor) -> SparseTensor:
+        return x.replace(torch.relu(x.feats))
+
+
+class SparseLinear(nn.Linear):
+    """A 1x1x1 convolution: a linear layer on the feature rows."""
+
+    def forward(self, x: SparseTensor) -> SparseTensor:  # type: ignore[override]
+        return x.replace(super().forward(x.feats))
+
+
+def select(x: SparseTensor, rows: torch.Tensor) -> SparseTensor:
+    """The voxels at ``rows`` (a new coordinate set: kernel maps are not reused)."""
+    return SparseTensor(x.coords[rows], x.feats[rows], x.spatial_shape, x.batch_size, x.stride)
+
+
+def gather_at(x: SparseTensor, coords: torch.Tensor) -> torch.Tensor:
+    """Features of ``x`` at ``coords`` (same level), zeros where ``x`` has no voxel (skip connections)."""
+    rows = coord_index(x).lookup(coords)
+    padded = torch.cat([x.feats, x.feats.new_zeros(1, x.feats.shape[1])])
+    return padded[torch.where(rows >= 0, rows, torch.full_like(rows, x.num_voxels))]
+
+
+def keys_of(x: SparseTensor) -> torch.Tensor:
+    return linearize(x.coords, x.spatial_shape)

@@ -1,0 +1,145 @@
+"""Sparse 3D completion: the dense :class:`FrustumCompletion`'s U-Net on active voxels only.
+
+Encoder: submanifold blocks at full, 1/2 and 1/4 resolution with kernel-2 stride-2 sparse downsampling.
+At 1/4 the features are spread over every frustum voxel of the coarse grid (1/64 of the grid: this is
+where occluded space can be completed, as the dense bottleneck of Dahnert et al.). Decoder: predict
+occupancy, keep the voxels above ``prune_threshold`` (plus, in training, those whose subtree holds a
+ground-truth occupied voxel, so every target stays reachable), cap them at ``max_voxels`` (highest
+logit first, ties by linear index), and create their 8 children with a generative transposed
+convolution; repeat up to full resolution. Outputs follow the dense contract after :func:`densify`.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nvpanoptix3d.network.frustum3d.sparse import SparseTensor, get_backend
+from nvpanoptix3d.network.frustum3d.sparse.conv import (SparseInstanceNorm, SparseLinear, SparseReLU, gather_at,
+                                                        keys_of, select)
+
+ABSENT_LOGIT = -12.0  # occupancy / mask logit of voxels that were pruned or never active
+
+
+class SparseBlock(nn.Module):
+    def __init__(self, ops, cin: int, cout: int) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList([ops.subm(cin, cout), SparseInstanceNorm(cout), SparseReLU(),
+                                     ops.subm(cout, cout), SparseInstanceNorm(cout), SparseReLU()])
+
+    def forward(self, x: SparseTensor) -> SparseTensor:
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+def _rank_keep(logits: torch.Tensor, keys: torch.Tensor, forced: torch.Tensor, limit: int) -> torch.Tensor:
+    """Rows to keep: forced ones first, then by logit (descending), ties by key; at most ``limit``."""
+    by_key = torch.sort(keys, stable=True).indices
+    score = torch.where(forced, torch.full_like(logits, float("inf")), logits)[by_key]
+    order = by_key[torch.sort(-score, stable=True).indices]
+    return torch.sort(order[:limit]).values
+
+
+class SparseFrustumCompletion(nn.Module):
+    def __init__(self, *, in_channels: int, features: int = 16, query_dim: int = 256, truncation: float = 3.0,
+                 backend: str = "sparse", max_voxels: int = 700000, prune_threshold: float = 0.5) -> None:
+        super().__init__()
+        ops = get_backend(backend)
+        f = features
+        self.truncation, self.max_voxels, self.prune_threshold = truncation, max_voxels, prune_threshold
+        self.enc0 = SparseBlock(ops, in_channels, f)
+        self.down1, self.enc1 = ops.down(f, 2 * f), SparseBlock(ops, 2 * f, 2 * f)
+        self.down2, self.enc2 = ops.down(2 * f, 4 * f), SparseBlock(ops, 4 * f, 4 * f)
+        self.bottleneck = SparseBlock(ops, 4 * f, 4 * f)
+        self.up1, self.dec1 = ops.up(4 * f, 2 * f), SparseBlock(ops, 4 * f, 2 * f)
+        self.up0, self.dec0 = ops.up(2 * f, f), SparseBlock(ops, 2 * f, f)
+        self.occupancy_heads = nn.ModuleList([nn.Linear(4 * f, 1), nn.Linear(2 * f, 1), nn.Linear(f, 1)])
+        self.segm_heads = nn.ModuleList([nn.Linear(4 * f, f), nn.Linear(2 * f, f), nn.Linear(f, f)])
+        self.query_proj = nn.ModuleList([nn.Linear(query_dim, f) for _ in range(3)])
+        self.geometry_head = nn.ModuleList([ops.subm(f, f), SparseReLU(), SparseLinear(f, 1)])
+
+    def _coarse_set(self, e2: SparseTensor, frustum: torch.Tensor) -> SparseTensor:
+        """Every coarse frustum voxel, with the encoder features where the encoder has them."""
+        coarse = F.adaptive_max_pool3d(frustum[:, None].float(), e2.spatial_shape)[:, 0] > 0
+        coords = coarse.nonzero()
+        shell = SparseTensor(coords, e2.feats.new_zeros(coords.shape[0], 0), e2.spatial_shape, e2.batch_size, e2.stride)
+        return shell.replace(gather_at(e2, coords))
+
+    def _prune(self, x: SparseTensor, logits: torch.Tensor, keep_target: torch.Tensor | None) -> SparseTensor:
+        keep = logits > torch.logit(torch.tensor(self.prune_threshold)).item()
+        forced = torch.zeros_like(keep)
+        if keep_target is not None:
+            b, i, j, k = x.coords.unbind(1)
+            forced = keep_target[b, i, j, k]
+            keep = keep | forced
+        rows = keep.nonzero().flatten()
+        limit = max(self.max_voxels // 8, 1) * x.batch_size
+        if rows.numel() > limit:
+            rows = rows[_rank_keep(logits[rows], keys_of(x)[rows], forced[rows], limit)]
+        return select(x, rows)
+
+    def forward(self, x: SparseTensor, queries: torch.Tensor, frustum: torch.Tensor,
+                occupancy: list | None = None) -> dict[str, list[SparseTensor] | SparseTensor]:
+        """x: lifted voxels (full resolution); queries (B, Q, D); frustum (B, X, Y, Z) bool; occupancy: the
+        batch's per-sample targets (fine -> coarse), used only in training to keep target voxels.
+        Returns per level (coarse -> fine) SparseTensors of occupancy logits (N, 1) and mask logits (N, Q),
+        and the full-resolution geometry (N, 1)."""
+        keep_targets = _subtree_targets(occupancy, x.spatial_shape, frustum.device) if self.training else None
+        e0 = self.enc0(x)
+        e1 = self.enc1(self.down1(e0))
+        e2 = self.enc2(self.down2(e1))
+        level = self.bottleneck(self._coarse_set(e2, frustum))
+        occ_out, mask_out = [], []
+        for lvl in range(3):
+            occ = self.occupancy_heads[lvl](level.feats)
+            emb = self.segm_heads[lvl](level.feats)
+            occ_out.append(level.replace(occ))
+            mask_out.append(level.replace(_query_masks(emb, self.query_proj[lvl](queries), level.coords[:, 0])))
+            if lvl == 2:
+                break
+            gated = level.replace(level.feats * torch.sigmoid(occ))
+            parents = self._prune(gated, occ[:, 0].detach(), None if keep_targets is None else keep_targets[lvl])
+            up = (self.up1 if lvl == 0 else self.up0)(parents)
+            skip = e1 if lvl == 0 else e0
+            up = up.replace(torch.cat([up.feats, gather_at(skip, up.coords)], 1))
+            level = (self.dec1 if lvl == 0 else self.dec0)(up)
+        g = level
+        for layer in self.geometry_head:
+            g = layer(g)
+        geometry = g.replace(F.softplus(g.feats).clamp(max=self.truncation))
+        return {"occupancy": occ_out, "masks_3d": mask_out, "geometry": geometry}
+
+
+def _query_masks(emb: torch.Tensor, queries: torch.Tensor, batch: torch.Tensor) -> torch.Tensor:
+    """(N, Q) mask logits: each voxel's embedding dotted with its own image's projected queries (B, Q, f),
+    one GEMM per image so no (N, Q, f) tensor is formed."""
+    out = emb.new_zeros(emb.shape[0], queries.shape[1])
+    for b in range(queries.shape[0]):
+        rows = (batch == b).nonzero().flatten()
+        out = out.index_put((rows,), emb[rows] @ queries[b].T)
+    return out
+
+
+def _subtree_targets(occupancy: list | None, dims: tuple[int, int, int],
+                     device: torch.device) -> list[torch.Tensor] | None:
+    """Per coarse level (1/4, 1/2): voxels whose own target or any descendant's target is occupied."""
+    if not occupancy:
+        return None
+    fine, mid, coarse = (torch.stack([s[i] for s in occupancy]).to(device) > 0.5 for i in range(3))
+    mid = mid | (F.max_pool3d(fine[:, None].float(), 2)[:, 0] > 0)
+    coarse = coarse | (F.max_pool3d(mid[:, None].float(), 2)[:, 0] > 0)
+    return [coarse, mid]
+
+
+def densify(out: dict, truncation: float) -> dict[str, list[torch.Tensor] | torch.Tensor]:
+    """Dense outputs with the :class:`FrustumCompletion` contract: absent voxels get ABSENT_LOGIT
+    (occupancy, masks) and ``truncation`` (geometry)."""
+    occ = [t.dense(ABSENT_LOGIT)[:, 0] for t in out["occupancy"]]
+    masks = [t.dense(ABSENT_LOGIT) for t in out["masks_3d"]]
+    geometry = out["geometry"].dense(truncation)[:, 0]
+    return {"pred_occupancy": occ, "pred_masks_3d": masks, "pred_geometry": geometry}
+
+
+__all__ = ["ABSENT_LOGIT", "SparseFrustumCompletion", "densify"]

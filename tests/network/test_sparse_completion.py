@@ -1,0 +1,142 @@
+"""Sparse 3D stage: lifting placement for a known camera, max_voxels rules, the tiny two-stage network
+with the sparse backend (forward contract, backward, pruning cap) and the 3D-key rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from nvpanoptix3d.geometry import FRONT3D_INTRINSIC, FrustumGrid, scale_intrinsic
+from nvpanoptix3d.network import backbone_preset
+from nvpanoptix3d.network.frustum3d import NVPanoptix3D, SetCriterion3D, is_3d_key, panoptic_3d
+from nvpanoptix3d.network.frustum3d.lifting import FrustumLifting
+from nvpanoptix3d.network.frustum3d.sparse_lifting import SparseFrustumLifting, keep_closest
+
+SMALL = dict(conv_dim=32, mask_dim=32, depth_dim=32, enc_layers=1, nheads=4, transformer_dim_feedforward=64,
+             hidden_dim=32, num_queries=8, dim_feedforward=64, dec_layers=3, depth_bins=8, reduced_size=(32, 24))
+SIZE = (32, 24)
+K = scale_intrinsic(FRONT3D_INTRINSIC, (320, 240), SIZE)
+
+
+def _lift_inputs(depth_value: float = 3.0, grid: int = 16, voxel: float = 0.4):
+    g = torch.Generator().manual_seed(0)
+    frustum = torch.from_numpy(FrustumGrid.cube(grid, voxel).frustum_mask(K, SIZE))[None]
+    return dict(features=torch.rand(1, 2, 24, 32, generator=g), semantic=torch.rand(1, 13, 24, 32, generator=g),
+                depth=torch.full((1, 1, 24, 32), depth_value), mp_occ=torch.full((1, 8, 24, 32), -5.0),
+                intrinsic=torch.from_numpy(K)[None], image_size=SIZE, frustum=frustum)
+
+
+def test_sparse_lifting_places_back_projected_points_in_the_right_voxels():
+    grid = FrustumGrid.cube(16, 0.4)
+    lift = SparseFrustumLifting(grid_dims=16, voxel_size=0.4, depth_min=0.4, depth_max=6.0, truncation=1.0)
+    inputs = _lift_inputs()
+    x = lift(**inputs)
+    # The surface point seen by every pixel lies in a lifted voxel (FrustumGrid's own placement) ...
+    u, v = np.meshgrid(np.arange(32), np.arange(24))
+    pts = np.stack([(u - K[0, 2]) * 3.0 / K[0, 0], (v - K[1, 2]) * 3.0 / K[1, 1], np.full(u.shape, 3.0)], -1)
+    idx, ok = grid.voxel_index(pts.reshape(-1, 3))
+    lifted = {tuple(c) for c in x.coords[:, 1:].tolist()}
+    surface = {tuple(c) for c, o in zip(idx.tolist(), ok.tolist()) if o and inputs["frustum"][0][tuple(c)]}
+    assert surface and surface <= lifted
+    # ... every lifted voxel is within the truncation band of the depth ...
+    z = grid.origin[2] + (x.coords[:, 3].numpy() + 0.5) * 0.4
+    assert np.abs(z - 3.0).max() <= 1.0 * 0.4 + 0.2 + 1e-6
+    # ... and carries exactly the dense lifting's features.
+    dense = FrustumLifting(grid_dims=16, voxel_size=0.4, depth_min=0.4, depth_max=6.0, truncation=1.0)(**inputs)
+    b, i, j, k = x.coords.unbind(1)
+    assert torch.allclose(x.feats, dense.permute(0, 2, 3, 4, 1)[b, i, j, k], atol=1e-5)
+
+
+def test_occupied_depth_planes_are_lifted():
+    lift = SparseFrustumLifting(grid_dims=16, voxel_size=0.4, depth_min=0.4, depth_max=6.0, truncation=1.0)
+    inputs = _lift_inputs()
+    base = lift(**inputs).num_voxels
+    inputs["mp_occ"][:, 2] = 5.0  # bin 2 of 8 over (0, 6] m: centre 1.875 m, far from the 3 m surface
+    assert lift(**inputs).num_voxels > base
+
+
+def test_max_voxels_keeps_the_voxels_closest_to_the_surface_deterministically():
+    inputs = _lift_inputs(3.1)
+    full = SparseFrustumLifting(grid_dims=16, voxel_size=0.4, depth_min=0.4, depth_max=6.0, truncation=2.0)(**inputs)
+    cap = full.num_voxels // 3
+    lift = SparseFrustumLifting(grid_dims=16, voxel_size=0.4, depth_min=0.4, depth_max=6.0, truncation=2.0,
+                                max_voxels=cap)
+    with pytest.warns(UserWarning, match="model.frustum3d.max_voxels"):
+        a = lift(**inputs)
+    with pytest.warns(UserWarning):
+        b = lift(**inputs)
+    assert a.num_voxels == cap and torch.equal(a.coords, b.coords)
+    dist = full.feats[:, -1]  # |signed distance| / truncation
+    kept = {tuple(c) for c in a.coords.tolist()}
+    in_kept = torch.tensor([tuple(c) in kept for c in full.coords.tolist()])
+    assert dist[in_kept].max() <= dist[~in_kept].min()
+
+
+def test_keep_closest_breaks_ties_by_linear_index():
+    dist = torch.tensor([1.0, 0.5, 0.5, 0.5, 2.0])
+    keys = torch.tensor([9, 7, 3, 5, 1])
+    assert keep_closest(dist, keys, 2).tolist() == [2, 3]  # keys 3 and 5, in key order
+
+
+def _model(**kw):
+    torch.manual_seed(0)
+    return NVPanoptix3D(backbone=backbone_preset("tiny"), grid_dims=16, voxel_size=0.4, unet_features=4,
+                        lift_channels=4, backend="sparse", **SMALL, **kw)
+
+
+def _scene():
+    size = (64, 48)
+    k = torch.from_numpy(scale_intrinsic(FRONT3D_INTRINSIC, (320, 240), size))[None]
+    frustum = torch.from_numpy(FrustumGrid.cube(16, 0.4).frustum_mask(k[0].numpy(), size))[None]
+    occ = [torch.zeros(16, 16, 16), torch.zeros(8, 8, 8), torch.zeros(4, 4, 4)]
+    occ[0][4:10, 4:10, 8] = 1
+    return k, frustum, [occ]
+
+
+def test_sparse_two_stage_model_forward_contract_and_backward():
+    model = _model()
+    k, frustum, occ = _scene()
+    out = model(torch.rand(1, 3, 48, 64), k, frustum, occupancy=occ)
+    assert [o.shape[-1] for o in out["pred_occupancy"]] == [4, 8, 16]
+    assert out["pred_masks_3d"][-1].shape == (1, 8, 16, 16, 16) and out["pred_geometry"].shape == (1, 16, 16, 16)
+    # in training every target voxel is reachable at full resolution (its ancestors were kept)
+    assert (out["pred_occupancy"][-1][0][occ[0][0] > 0] > -12).all()
+    batch = {"frustum_mask": frustum, "weighting": torch.ones(1, 16, 16, 16), "occupancy": occ,
+             "geometry": torch.full((1, 16, 16, 16), 3.0), "gt_masks_3d": [torch.zeros(1, 16, 16, 16, dtype=torch.bool)]}
+    losses = SetCriterion3D()(out, batch, [(torch.tensor([0]), torch.tensor([0]))])
+    losses["loss_3d"].backward()
+    comp = model.completion
+    for p in (comp.enc0.layers[0].weight, comp.up0.weight, comp.occupancy_heads[0].weight, comp.query_proj[2].weight):
+        assert p.grad is not None and p.grad.abs().sum() > 0
+    assert all(p.grad is None for n, p in model.named_parameters() if n.startswith("backbone."))
+    r = panoptic_3d({n: [t.detach() for t in v] if isinstance(v, list) and n.startswith("pred_") else v.detach()
+                     for n, v in out.items() if n != "aux_outputs"}, 0, frustum=frustum[0], num_thing_classes=9,
+                    object_mask_threshold=0.0, truncation=3.0)
+    assert r["panoptic"].shape == (16, 16, 16)
+
+
+def test_decoder_cap_bounds_the_upsampled_voxels():
+    model = _model(max_voxels=64).eval()
+    with torch.no_grad():
+        model.completion.occupancy_heads[0].bias.fill_(10.0)  # every coarse voxel predicted occupied
+        model.completion.occupancy_heads[1].bias.fill_(10.0)
+    k, frustum, _ = _scene()
+    with torch.no_grad(), pytest.warns(UserWarning, match="max_voxels"):
+        out = model(torch.rand(1, 3, 48, 64), k, frustum)
+    counts = [int((o > -12).sum()) for o in out["pred_occupancy"]]
+    assert counts[1] <= 64 and counts[2] <= 64
+
+
+def test_is_3d_key_uses_top_level_module_names():
+    from nvpanoptix3d.engine.checkpoint_io import is_3d_param
+
+    assert is_3d_param is is_3d_key
+    assert is_3d_key("projector.weight") and is_3d_key("model.completion.enc0.layers.0.weight")
+    assert is_3d_key("module.model.reprojection.x") and is_3d_key("ol.weight")
+    assert not is_3d_key("sem_seg_head.depth_projector.weight")
+    assert not is_3d_key("sem_seg_head.pixel_decoder.pool.weight") and not is_3d_key("backbone.completion_x")
+    model = _model()
+    names_2d = {n for n, _ in model.named_parameters()} - {n for n, p in model.named_parameters()
+                                                           if any(p is q for q in model.parameters_2d())}
+    assert names_2d and all(n.split(".")[0] in ("projector", "completion") for n in names_2d)
