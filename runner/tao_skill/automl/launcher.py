@@ -23,7 +23,7 @@ import optuna
 from tao_skill.automl.algorithms import make_pruner, make_sampler, max_resource
 from tao_skill.automl.results import best_row, summary, write_best_spec, write_json, write_plots
 from tao_skill.automl.space import Param
-from tao_skill.automl.storage import context_of, create_study, load_study, open_storage
+from tao_skill.automl.storage import context_of, create_study, fail_stale, load_study, open_storage
 from tao_skill.automl.trial import StudyCanceled, TrialFailed, TrialRunner, require_key
 from tao_skill.errors import EXIT_INTERRUPTED, EXIT_INVALID, EXIT_JOB_FAILED, EXIT_OK, ErrorItem, RunnerError
 from tao_skill.jobs import JobStore, atomic_write
@@ -121,7 +121,7 @@ def _wait_for_others(study: optuna.Study, say: Callable[[str], None]) -> None:
         if not told:
             say("waiting for trials of other workers to finish")
             told = True
-        optuna.storages.fail_stale_trials(study)
+        fail_stale(study)
         time.sleep(1.0)
 
 
@@ -218,7 +218,7 @@ def run_study(plan: dict[str, Any], workspace: Path, job_id: str, *, resume: boo
     name = settings["study_name"]
     if resume:
         study = load_study(storage, name, sampler, pruner)
-        optuna.storages.fail_stale_trials(study)
+        fail_stale(study)
     else:
         context = {"job_id": job_id, "plan": plan, "settings": settings}
         study = create_study(storage, name, settings["direction"], context, sampler, pruner)

@@ -7,6 +7,7 @@ folder is uploaded/kept like any other job's. JSON and YAML are written atomical
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +112,9 @@ def write_plots(study: optuna.Study, out_dir: Path) -> tuple[dict[str, str], lis
     else:
         for name, fn in plots.items():
             try:
-                ax = getattr(ovm, fn)(study)
+                with warnings.catch_warnings():  # the matplotlib backend is "experimental" in Optuna
+                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                    ax = getattr(ovm, fn)(study)
                 fig = ax.figure if hasattr(ax, "figure") else ax
                 path = out_dir / f"{name}.png"
                 fig.savefig(path, dpi=100, bbox_inches="tight")

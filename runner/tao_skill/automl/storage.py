@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,8 @@ import optuna
 
 from tao_skill.errors import EXIT_INVALID, ErrorItem, RunnerError
 
-HEARTBEAT_S = 5
-GRACE_S = 30
+HEARTBEAT_S = int(os.environ.get("TAO_SKILL_AUTOML_HEARTBEAT_S", "5"))
+GRACE_S = int(os.environ.get("TAO_SKILL_AUTOML_GRACE_S", "30"))  # a trial silent this long is failed
 #: study user attribute holding the context workers need (plan without secrets, settings).
 CONTEXT_ATTR = "tao_skill_context"
 
@@ -42,8 +43,10 @@ def open_storage(storage: str) -> optuna.storages.RDBStorage:
         Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
         kwargs = {"connect_args": {"timeout": 60}}
     try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=HEARTBEAT_S,
-                                          grace_period=GRACE_S)
+        with warnings.catch_warnings():  # heartbeat_interval is "experimental" in Optuna; we rely on it knowingly
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=HEARTBEAT_S,
+                                              grace_period=GRACE_S)
     except Exception as exc:  # noqa: BLE001 - any driver/connection error: one clear line
         raise RunnerError(ErrorItem("--storage", f"cannot open the study storage: {type(exc).__name__}: {exc}",
                                     expected="sqlite:///PATH or postgresql://HOST/DB", got=storage)) from None
@@ -82,3 +85,10 @@ def context_of(storage: optuna.storages.RDBStorage, name: str) -> dict[str, Any]
         raise RunnerError(ErrorItem("--study", f"study `{name}` was not created by tao-skill (no {CONTEXT_ATTR})",
                                     got=name))
     return ctx
+
+
+def fail_stale(study: optuna.Study) -> None:
+    """Mark trials whose heartbeat stopped (a dead process or machine) as FAIL."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
