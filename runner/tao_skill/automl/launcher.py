@@ -219,6 +219,7 @@ def run_study(plan: dict[str, Any], workspace: Path, job_id: str, *, resume: boo
     if resume:
         study = load_study(storage, name, sampler, pruner)
         fail_stale(study)
+        _settle_dead_trials(study, runner.store)
     else:
         context = {"job_id": job_id, "plan": plan, "settings": settings}
         study = create_study(storage, name, settings["direction"], context, sampler, pruner)
@@ -228,6 +229,7 @@ def run_study(plan: dict[str, Any], workspace: Path, job_id: str, *, resume: boo
         say(settings["algorithm_note"])
     say(f"study {name}: {settings['algorithm']} ({settings['sampler']} + {settings['pruner']}), "
         f"{settings['max_trials']} trials, {settings['metric']} {settings['direction']}, storage {settings['storage']}")
+    runner.store.update(job_id, pid=os.getpid())  # lets `automl resume` tell a dead study from a running one
     timeout = settings.get("timeout_s")
     runner.deadline = time.time() + timeout if timeout else None
     results_dir = Path(plan["results_dir"])
@@ -270,7 +272,7 @@ def resume(job_id: str, workspace: Path, *, max_trials: int | None = None, timeo
     """Continue AutoML job ``job_id``: same study, same settings; trial numbers continue."""
     store = JobStore(workspace)
     job = _automl_job(store, job_id)
-    if job.status == "running":
+    if job.status == "running" and _alive(job.pid):
         raise RunnerError(ErrorItem("ID", f"AutoML job {job_id} is still running; add machines with "
                                           f"`tao-skill automl worker --study {job_id}` instead", got=job.status))
     plan = json.loads((Path(job.job_dir) / "plan.json").read_text())
@@ -285,6 +287,28 @@ def resume(job_id: str, workspace: Path, *, max_trials: int | None = None, timeo
     except RunnerError as exc:
         store.update(job_id, status="failed", finished=time.time(), exit_code=exc.code)
         raise
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _settle_dead_trials(study: optuna.Study, store: JobStore) -> None:
+    """Child jobs of trials Optuna failed for a stopped heartbeat still say running: mark them failed."""
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,)):
+        job_id = t.user_attrs.get("job_id")
+        if job_id and _exists(store, job_id):
+            job = store.get(job_id)
+            if job.status in ("pending", "running") and not _alive(job.pid):
+                store.update(job_id, status="failed", finished=time.time())
 
 
 def _storage_for(store: JobStore, study: str, storage: str | None) -> tuple[str, str]:
