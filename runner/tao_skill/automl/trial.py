@@ -207,7 +207,12 @@ class TrialRunner:
             raise TrialFailed(msg)
         value = self.best_value(reported)
         if value is None:
-            msg = f"job {job_id} wrote no `{self.settings['metric']}` to status.json"
+            status = read_status(Path(rec["results_dir"]), self.skill.info.get("artifacts", {}).get("status_file",
+                                                                                                 "status.json"))
+            have = sorted({k for e in (status or {}).get("entries", []) if isinstance(e, dict)
+                           for k in (e.get("kpi") or {})})
+            msg = (f"job {job_id} wrote no `{self.settings['metric']}` to status.json"
+                   + (f" (it has {', '.join(have)}; choose one with --metric)" if have else ""))
             trial.set_user_attr("error", msg)
             raise TrialFailed(msg)
         trial.set_user_attr("checkpoint", self.checkpoint(rec["results_dir"]))
