@@ -25,13 +25,42 @@ def coord_index(x: SparseTensor) -> CoordIndex:
     return x.cache["index"]
 
 
+class _GatherGemmScatter(torch.autograd.Function):
+    """out[o] += feats[i] @ W[k] over the pairs (i, o) of every offset k.
+
+    Autograd would keep every gathered ``feats[i]`` (pairs x Cin, up to 27x the input) for the backward
+    pass; this function keeps only ``feats``, the weight and the kernel map and re-gathers in backward,
+    so activation memory stays O(active voxels x channels)."""
+
+    @staticmethod
+    def forward(ctx, feats: torch.Tensor, weight: torch.Tensor, kmap: KernelMap, n_out: int) -> torch.Tensor:
+        ctx.kmap = kmap
+        ctx.save_for_backward(feats, weight)
+        out = feats.new_zeros(n_out, weight.shape[-1])
+        for k, (rows_in, rows_out) in enumerate(kmap):
+            if rows_in.numel():
+                out.index_add_(0, rows_out, feats[rows_in] @ weight[k])
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        feats, weight = ctx.saved_tensors
+        grad_feats = torch.zeros_like(feats) if ctx.needs_input_grad[0] else None
+        grad_weight = torch.zeros_like(weight) if ctx.needs_input_grad[1] else None
+        for k, (rows_in, rows_out) in enumerate(ctx.kmap):
+            if not rows_in.numel():
+                continue
+            g = grad[rows_out]
+            if grad_feats is not None:
+                grad_feats.index_add_(0, rows_in, g @ weight[k].T)
+            if grad_weight is not None:
+                grad_weight[k] = feats[rows_in].T @ g
+        return grad_feats, grad_weight, None, None
+
+
 def apply_kernel_map(feats: torch.Tensor, weight: torch.Tensor, kmap: KernelMap, n_out: int) -> torch.Tensor:
     """sum over offsets k of scatter_add(out rows, feats[in rows] @ weight[k]); weight (K, Cin, Cout)."""
-    out = feats.new_zeros(n_out, weight.shape[-1])
-    for k, (rows_in, rows_out) in enumerate(kmap):
-        if rows_in.numel():
-            out = out.index_add(0, rows_out, feats[rows_in] @ weight[k])
-    return out
+    return _GatherGemmScatter.apply(feats, weight, kmap, n_out)
 
 
 class _ConvBase(nn.Module):

@@ -50,22 +50,23 @@ class CoordIndex:
         return torch.where(found, self.order[pos], torch.full_like(pos, -1))
 
 
-def _pairs(found: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    out_rows = (found >= 0).nonzero().flatten()
-    return found[out_rows], out_rows
+def _offset_pairs(index: CoordIndex, queries: torch.Tensor) -> KernelMap:
+    """queries (N_out, K, 4): one batched lookup, then the (input row, output row) pairs per offset."""
+    n, k = queries.shape[:2]
+    found = index.lookup(queries.reshape(n * k, 4)).reshape(n, k)
+    valid = found >= 0
+    offs, out_rows = valid.T.nonzero().unbind(1)  # grouped by offset, rows ascending
+    counts = valid.sum(0).tolist()
+    return list(zip(found[out_rows, offs].split(counts), out_rows.split(counts)))
 
 
 def submanifold_map(coords: torch.Tensor, shape: tuple[int, int, int], kernel_size: int,
                     index: CoordIndex | None = None) -> KernelMap:
     """Outputs at the input sites; offset o connects site p + o - k//2 to p."""
     index = index or CoordIndex(coords, shape)
-    half = kernel_size // 2
-    kmap = []
-    for off in kernel_offsets(kernel_size, coords.device):
-        q = coords.clone()
-        q[:, 1:] += off - half
-        kmap.append(_pairs(index.lookup(q)))
-    return kmap
+    q = coords[:, None, :].repeat(1, kernel_size ** 3, 1)
+    q[:, :, 1:] += kernel_offsets(kernel_size, coords.device) - kernel_size // 2
+    return _offset_pairs(index, q)
 
 
 def strided_output_shape(shape: tuple[int, int, int], k: int, s: int, p: int) -> tuple[int, int, int]:
@@ -100,9 +101,6 @@ def strided_map(in_coords: torch.Tensor, in_shape: tuple[int, int, int], out_coo
                 p: int, index: CoordIndex | None = None) -> KernelMap:
     """Offset o connects input site y*s - p + o to output site y (cross-correlation, as conv3d)."""
     index = index or CoordIndex(in_coords, in_shape)
-    kmap = []
-    for off in kernel_offsets(k, out_coords.device):
-        q = out_coords.clone()
-        q[:, 1:] = q[:, 1:] * s - p + off
-        kmap.append(_pairs(index.lookup(q)))
-    return kmap
+    q = out_coords[:, None, :].repeat(1, k ** 3, 1)
+    q[:, :, 1:] = q[:, :, 1:] * s - p + kernel_offsets(k, out_coords.device)
+    return _offset_pairs(index, q)
