@@ -12,9 +12,11 @@ import optuna
 from .conftest import children, spawn, train_args
 
 
-def _wait_for(predicate, timeout: float = 60.0) -> None:
+def _wait_for(predicate, timeout: float = 60.0, proc=None) -> None:
     end = time.time() + timeout
     while time.time() < end:
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"the process ended early: {proc.communicate()[1][-2000:]}")
         try:
             if predicate():
                 return
@@ -53,14 +55,12 @@ def test_a_dead_process_trial_is_failed_and_resume_goes_on(hpo):
     storage = f"sqlite:///{hpo['ws'] / 'automl' / 'dead.db'}"
     main = spawn(*train_args(hpo, "--max-trials", "3", "--seed", "0", "--study-name", "dead", "--storage", storage,
                              "--override", "train.sleep_s=0.5", "--override", "train.epochs=4"), env=env)
-    running = optuna.trial.TrialState.RUNNING
-    _wait_for(lambda: any(t.state == running and t.user_attrs.get("job_id")
-                          for t in optuna.load_study(study_name="dead", storage=storage).get_trials()))
-    os.killpg(main.pid, signal.SIGKILL)  # the AutoML process dies; its trial's heartbeat stops
-    main.communicate()
     from tao_skill.jobs import JobStore
 
     store = JobStore(hpo["ws"])
+    _wait_for(lambda: any(j.status == "running" and j.parent_id for j in store.list()), proc=main)
+    os.killpg(main.pid, signal.SIGKILL)  # the AutoML process dies; its trial's heartbeat stops
+    main.communicate()
     parent = [j for j in store.list() if j.route == "automl"][0]
     for child in store.list(parent.id):
         if child.pid:
