@@ -190,6 +190,9 @@ def run_export(spec: Any, results_dir: Path) -> dict[str, Any]:
             log.warning("export.onnx_file_3d is set but %s is a 2D-stage checkpoint: no 3D model exported",
                         meta["path"])
         return result
+    if getattr(spec.model.frustum3d, "backend", "dense") != "dense":
+        raise EngineError(f"3D ONNX export supports model.frustum3d.backend=dense only (this spec uses "
+                          f"{spec.model.frustum3d.backend!r}); the 2D model was written to {path_2d}")
     path_3d = Path(ex.onnx_file_3d or results_dir / "model_3d.onnx")
     from nvpanoptix3d.geometry import FRONT3D_INTRINSIC, FrustumGrid, scale_intrinsic  # noqa: PLC0415
 
