@@ -56,6 +56,14 @@ def test_hyperband_prunes_with_epochs_per_trial(tao, hpo):
         assert seen(hpo["ws"], t["job_id"])["train"]["epochs"] == 4
 
 
+def test_cmaes_and_random_samplers_run_a_study(tao, hpo):
+    for algorithm, sampler in (("cmaes", "CmaEsSampler"), ("random", "RandomSampler")):
+        res = _study(tao, hpo, "--algorithm", algorithm, "--max-trials", "4", "--seed", "3", "--final", "none")
+        assert res.code == 0, res.err
+        hist = _history(res)
+        assert hist["sampler"] == sampler and hist["progress"]["complete"] == 4
+
+
 def test_disabled_never_sampled_overrides_never_change_budgets_applied(tao, hpo):
     env = {"TAO_SKILL_KEY": "s3cr3t-key-value"}
     res = _study(tao, hpo, "--max-trials", "5", "--seed", "2", "--override", "train.wd=0.002", "--param",

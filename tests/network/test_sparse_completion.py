@@ -140,3 +140,23 @@ def test_is_3d_key_uses_top_level_module_names():
     names_2d = {n for n, _ in model.named_parameters()} - {n for n, p in model.named_parameters()
                                                            if any(p is q for q in model.parameters_2d())}
     assert names_2d and all(n.split(".")[0] in ("projector", "completion") for n in names_2d)
+
+
+def test_sparse_model_trains_under_bf16_autocast():
+    """Mixed precision reaches the sparse GEMMs (a custom autograd Function is not cast by autocast): the
+    forward/backward must run and stay close to fp32 (bf16 keeps ~3 significant digits)."""
+    k, frustum, occ = _scene()
+    images = torch.rand(1, 3, 48, 64)
+    grads = {}
+    for dtype in (None, torch.bfloat16):
+        torch.manual_seed(0)
+        model = _model()
+        with torch.autocast("cpu", dtype=dtype or torch.float32, enabled=dtype is not None):
+            out = model(images, k, frustum, occupancy=occ)
+            loss = out["pred_occupancy"][-1].float().sigmoid().mean() + out["pred_geometry"].float().mean()
+        loss.backward()
+        grads[dtype] = (float(loss), model.completion.enc0.layers[0].weight.grad.clone())
+        assert model.completion.enc0.layers[0].weight.grad.dtype == torch.float32
+    (l32, g32), (l16, g16) = grads[None], grads[torch.bfloat16]
+    assert abs(l16 - l32) < 0.02 * abs(l32) + 1e-3
+    assert torch.nn.functional.cosine_similarity(g16.flatten(), g32.flatten(), dim=0) > 0.95

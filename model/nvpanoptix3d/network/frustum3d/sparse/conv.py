@@ -34,28 +34,39 @@ class _GatherGemmScatter(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, feats: torch.Tensor, weight: torch.Tensor, kmap: KernelMap, n_out: int) -> torch.Tensor:
-        ctx.kmap = kmap
-        ctx.save_for_backward(feats, weight)
-        out = feats.new_zeros(n_out, weight.shape[-1])
-        for k, (rows_in, rows_out) in enumerate(kmap):
-            if rows_in.numel():
-                out.index_add_(0, rows_out, feats[rows_in] @ weight[k])
-        return out
+        # Under autocast (fp16/bf16 training) the GEMMs run in the autocast dtype and accumulate in fp32;
+        # a custom Function is not cast for us, and index_add_ needs one dtype on both sides.
+        dev = feats.device.type
+        dtype = torch.get_autocast_dtype(dev) if torch.is_autocast_enabled(dev) else feats.dtype
+        ctx.kmap, ctx.dtypes = kmap, (feats.dtype, weight.dtype)
+        f, w = feats.to(dtype), weight.to(dtype)
+        ctx.save_for_backward(f, w)
+        acc = torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
+        out = f.new_zeros(n_out, w.shape[-1], dtype=acc)
+        with torch.autocast(dev, enabled=False):
+            for k, (rows_in, rows_out) in enumerate(kmap):
+                if rows_in.numel():
+                    out.index_add_(0, rows_out, (f[rows_in] @ w[k]).to(acc))
+        return out.to(dtype)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        feats, weight = ctx.saved_tensors
-        grad_feats = torch.zeros_like(feats) if ctx.needs_input_grad[0] else None
-        grad_weight = torch.zeros_like(weight) if ctx.needs_input_grad[1] else None
+        f, w = ctx.saved_tensors
+        feats_dtype, weight_dtype = ctx.dtypes
+        acc = torch.float32 if f.dtype in (torch.float16, torch.bfloat16) else f.dtype
+        g_all = grad.to(f.dtype)
+        grad_feats = torch.zeros(f.shape, dtype=acc, device=f.device) if ctx.needs_input_grad[0] else None
+        grad_weight = torch.zeros(w.shape, dtype=acc, device=w.device) if ctx.needs_input_grad[1] else None
         for k, (rows_in, rows_out) in enumerate(ctx.kmap):
             if not rows_in.numel():
                 continue
-            g = grad[rows_out]
+            g = g_all[rows_out]
             if grad_feats is not None:
-                grad_feats.index_add_(0, rows_in, g @ weight[k].T)
+                grad_feats.index_add_(0, rows_in, (g @ w[k].T).to(acc))
             if grad_weight is not None:
-                grad_weight[k] = feats[rows_in].T @ g
-        return grad_feats, grad_weight, None, None
+                grad_weight[k] = (f[rows_in].T @ g).to(acc)
+        return (grad_feats.to(feats_dtype) if grad_feats is not None else None,
+                grad_weight.to(weight_dtype) if grad_weight is not None else None, None, None)
 
 
 def apply_kernel_map(feats: torch.Tensor, weight: torch.Tensor, kmap: KernelMap, n_out: int) -> torch.Tensor:
@@ -152,7 +163,7 @@ class SparseInstanceNorm(nn.Module):
 
     def forward(self, x: SparseTensor) -> SparseTensor:
         b = x.coords[:, 0]
-        f = x.feats
+        f = x.feats.float()  # statistics in fp32 also under fp16/bf16 autocast, as nn.InstanceNorm3d does
         count = torch.zeros(x.batch_size, 1, dtype=f.dtype, device=f.device).index_add(
             0, b, torch.ones_like(f[:, :1])).clamp(min=1)
         mean = f.new_zeros(x.batch_size, f.shape[1]).index_add(0, b, f) / count
@@ -161,7 +172,7 @@ class SparseInstanceNorm(nn.Module):
         out = centred * torch.rsqrt(var[b] + self.eps)
         if self.weight is not None:
             out = out * self.weight + self.bias
-        return x.replace(out)
+        return x.replace(out.to(x.feats.dtype))
 
 
 class SparseReLU(nn.Module):
