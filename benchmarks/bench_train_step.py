@@ -6,7 +6,8 @@
 Builds the network exactly as training does (``engine.build``) with random weights and runs real steps:
 random images, synthetic targets (a few boxes as masks), Hungarian matching and the set criterion, under
 ``torch.autocast`` for fp16/bf16 as the Lightning trainer does. Prints the median step time, images per
-second and the peak memory (CUDA: ``max_memory_allocated``; CPU: not measured), and the speed-up of each
+second and the peak memory (CUDA: ``max_memory_allocated``; CPU on Linux: growth of the peak resident set,
+VmHWM reset after the set-up, over the resident set after the set-up), and the speed-up of each
 precision over fp32 for the same preset. The full preset is meant for a GPU.
 """
 
@@ -29,6 +30,23 @@ def _spec(preset: str, height: int, width: int):
     overrides = {"model.backbone.preset": preset, "dataset.target_size": [width, height],
                  "dataset.reduced_target_size": [width, height], "dataset.depth_size": [height, width]}
     return load_spec(spec, overrides)
+
+
+def _status_mib(field: str) -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _reset_peak_rss() -> None:
+    """Linux: writing 5 to clear_refs resets the peak resident set (VmHWM) to the current one."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
 
 
 def _targets(batch: int, height: int, width: int, num_classes: int, device: torch.device) -> list[dict]:
@@ -61,6 +79,8 @@ def bench(preset: str, precision: str, args: argparse.Namespace) -> dict[str, fl
     times = []
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
+    base_rss = _status_mib("VmRSS")
+    _reset_peak_rss()
     for step in range(args.steps + 2):
         if device.type == "cuda":
             torch.cuda.synchronize(device)
@@ -77,7 +97,8 @@ def bench(preset: str, precision: str, args: argparse.Namespace) -> dict[str, fl
         if step >= 2:  # two warm-up steps
             times.append(time.perf_counter() - t)
     med = statistics.median(times)
-    peak = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else float("nan")
+    peak = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else \
+        (_status_mib("VmHWM") - base_rss) / 1024
     params = sum(p.numel() for p in model.parameters()) / 1e6
     return {"step_s": med, "img_per_s": args.batch / med, "peak_gib": peak, "params_m": params}
 
