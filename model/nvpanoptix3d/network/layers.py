@@ -65,19 +65,43 @@ class Mlp(nn.Module):
         return self.fc2(F.gelu(self.fc1(x)))
 
 
+class LayerScale(nn.Module):
+    """Per-channel residual-branch scale (Touvron et al., CaiT, 2021); the key ``gamma`` matches the VGGT/DINOv2 checkpoints."""
+
+    def __init__(self, dim: int, init_values: float) -> None:
+        super().__init__()
+        self.gamma = nn.Parameter(torch.full((dim,), float(init_values)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gamma
+
+
 class Block(nn.Module):
-    """Pre-norm transformer block with LayerScale."""
+    """Pre-norm transformer block with LayerScale.
+
+    Used with qk-norm and RoPE in the aggregator, and without either (``qk_norm=False``, ``pos=None``) in
+    the DINOv2-style patch embedding and the camera head's trunk.
+    """
+
+    _version = 2  # v1 stored the LayerScale vectors as ``ls1``/``ls2``; v2 as ``ls1.gamma``/``ls2.gamma``
 
     def __init__(self, *, dim: int, num_heads: int, mlp_ratio: float = 4.0, init_values: float = 0.01,
-                 qk_norm: bool = True, rope_freq: float = 100.0) -> None:
+                 qk_norm: bool = True, rope_freq: float = 100.0, norm_eps: float = 1e-5) -> None:
         super().__init__()
-        self.norm1 = nn.LayerNorm(dim)
+        self.norm1 = nn.LayerNorm(dim, eps=norm_eps)
         self.attn = Attention(dim=dim, num_heads=num_heads, qk_norm=qk_norm, rope_freq=rope_freq)
-        self.ls1 = nn.Parameter(torch.full((dim,), init_values))
-        self.norm2 = nn.LayerNorm(dim)
+        self.ls1 = LayerScale(dim, init_values)
+        self.norm2 = nn.LayerNorm(dim, eps=norm_eps)
         self.mlp = Mlp(dim=dim, hidden=int(dim * mlp_ratio))
-        self.ls2 = nn.Parameter(torch.full((dim,), init_values))
+        self.ls2 = LayerScale(dim, init_values)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, *args, **kwargs):
+        if local_metadata.get("version", 1) < 2:  # old checkpoints keep loading
+            for name in ("ls1", "ls2"):
+                if prefix + name in state_dict:
+                    state_dict[f"{prefix}{name}.gamma"] = state_dict.pop(prefix + name)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, *args, **kwargs)
 
     def forward(self, x: torch.Tensor, pos: torch.Tensor | None = None) -> torch.Tensor:
-        x = x + self.ls1 * self.attn(self.norm1(x), pos)
-        return x + self.ls2 * self.mlp(self.norm2(x))
+        x = x + self.ls1(self.attn(self.norm1(x), pos))
+        return x + self.ls2(self.mlp(self.norm2(x)))
