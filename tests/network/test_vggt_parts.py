@@ -8,13 +8,14 @@ import torch
 from nvpanoptix3d.config import ExperimentConfig
 from nvpanoptix3d.engine.build import model_kwargs_3d
 from nvpanoptix3d.network import PanopticModel2D, backbone_preset
+from nvpanoptix3d.network.backbone import dpt_pyramid_params
 from nvpanoptix3d.network.camera_head import camera_head_params
 from nvpanoptix3d.network.dpt_head import dpt_head_params
 from nvpanoptix3d.network.frustum3d import NVPanoptix3D
 from nvpanoptix3d.network.patch_embed import VIT_PATCH_EMBEDS, ViTPatchEmbed, build_patch_embed, vit_patch_embed_params
 
 PUBLISHED_TOTAL = 1.4e9  # TAO docs: "The total model size is approximately 1.4 billion parameters."
-TOLERANCE = 0.20  # what this repo does not build at the published size is listed in docs/architecture.md
+TOLERANCE = 0.075  # the simplified 2D/3D decoders are listed in docs/architecture.md, "Backbone"
 
 
 def _n(module) -> int:
@@ -27,13 +28,15 @@ def test_full_preset_parts_and_total_match_the_published_sizes():
     bb = model.backbone
     vit = _n(bb.aggregator.patch_embed)
     blocks = _n(bb.aggregator.frame_blocks) + _n(bb.aggregator.global_blocks)
-    camera, dpt, total = _n(bb.camera_head), _n(bb.depth_head), _n(model)
+    camera, dpt, pyramid, total = _n(bb.camera_head), _n(bb.depth_head), _n(bb.dpt2pixeldecoder), _n(model)
     parts = (f"patch_embed {vit:,}, aggregator blocks {blocks:,}, camera_head {camera:,}, depth_head {dpt:,}, "
+             f"dpt2pixeldecoder {pyramid:,}, "
              f"backbone {_n(bb):,}, 2D {total - _n(model.completion) - _n(model.projector):,}, total {total:,}")
     assert vit == vit_patch_embed_params(**VIT_PATCH_EMBEDS["dinov2_vitl14_reg"]) == 304_372_736, parts  # ViT-L/14
     assert blocks == 604_729_344, parts
     assert camera == camera_head_params(dim_in=2048) == 216_174_610, parts
     assert dpt == dpt_head_params(dim_in=2048) == 32_654_562, parts
+    assert pyramid == dpt_pyramid_params(dim_in=2048, out_channels=(256, 512, 1024, 2048)) == 146_298_624, parts
     assert abs(total - PUBLISHED_TOTAL) <= TOLERANCE * PUBLISHED_TOTAL, parts
 
 
@@ -59,7 +62,8 @@ def _tiny_with_vggt_parts() -> PanopticModel2D:
     backbone = backbone_preset("tiny", patch_embed="dinov2_vitl14_reg",
                                patch_embed_options=dict(img_size=32, patch_size=8, embed_dim=96, depth=1, num_heads=4,
                                                         num_register_tokens=2),
-                               camera_head=True, depth_head=True, dpt_features=16, dpt_out_channels=(8, 16, 32, 32))
+                               camera_head=True, depth_head=True, dpt_features=16, dpt_out_channels=(8, 16, 32, 32),
+                               pyramid="dpt")
     return PanopticModel2D(backbone=backbone, conv_dim=32, mask_dim=32, depth_dim=32, enc_layers=1, nheads=4,
                            transformer_dim_feedforward=64, hidden_dim=32, num_queries=8, dim_feedforward=64,
                            dec_layers=2, depth_bins=8, reduced_size=(32, 24))

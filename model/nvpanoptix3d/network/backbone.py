@@ -16,13 +16,15 @@ supplies the depth features. ``tiny`` keeps a convolutional patch embedding and 
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from nvpanoptix3d.network.camera_head import CameraHead
-from nvpanoptix3d.network.dpt_head import DPTHead
+from nvpanoptix3d.network.dpt_head import DPTHead, uv_sine_embedding
 from nvpanoptix3d.network.layers import Block
 from nvpanoptix3d.network.patch_embed import PatchEmbedKind, build_patch_embed
 
@@ -88,6 +90,42 @@ class Aggregator(nn.Module):
         return tokens[:, self.patch_start_idx:].transpose(1, 2).reshape(tokens.shape[0], -1, *grid)
 
 
+class DPTPyramidAdapter(nn.Module):
+    """NVIDIA's ``dpt2pixeldecoder`` at its published size: four token maps -> res2..res5.
+
+    Per level (model_facts.md, "dpt2pixeldecoder"): LayerNorm(2D) -> patch grid -> 1x1 conv 2D->2D -> + 0.1 x UV
+    position code -> resample (transposed conv x4, transposed conv x2, identity, 3x3 conv stride 2, all at 2D
+    channels) -> 1x1 conv to the level's width. Exact in sizes; approximate: one shared LayerNorm and the
+    submodule names (``norm``, ``projects.N``, ``resize_layers.N``, ``out_projects.N``), which model_facts.md
+    does not give, and the parameter-free UV code (see ``dpt_head.py``).
+    """
+
+    def __init__(self, *, dim_in: int, out_channels: tuple[int, ...]) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(dim_in)
+        self.projects = nn.ModuleList(nn.Conv2d(dim_in, dim_in, 1) for _ in out_channels)
+        self.resize_layers = nn.ModuleList([nn.ConvTranspose2d(dim_in, dim_in, 4, stride=4),
+                                            nn.ConvTranspose2d(dim_in, dim_in, 2, stride=2), nn.Identity(),
+                                            nn.Conv2d(dim_in, dim_in, 3, stride=2, padding=1)])
+        self.out_projects = nn.ModuleList(nn.Conv2d(dim_in, c, 1) for c in out_channels)
+
+    def forward(self, maps: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Four (B, 2D, h, w) token maps -> [(B, C2, 4h, 4w), (B, C3, 2h, 2w), (B, C4, h, w), (B, C5, h/2, w/2)]."""
+        out = []
+        for i, m in enumerate(maps):
+            x = self.projects[i](self.norm(m.permute(0, 2, 3, 1)).permute(0, 3, 1, 2))
+            x = x + 0.1 * uv_sine_embedding(x.shape[1], *x.shape[-2:], device=x.device, dtype=x.dtype)
+            out.append(self.out_projects[i](self.resize_layers[i](x)))
+        return out
+
+
+def dpt_pyramid_params(*, dim_in: int = 2048, out_channels: tuple[int, ...] = (256, 512, 1024, 2048)) -> int:
+    """Parameter count of ``DPTPyramidAdapter`` from its geometry (for tests and docs)."""
+    d = dim_in
+    return (2 * d + 4 * (d * d + d) + (16 * d * d + d) + (4 * d * d + d) + (9 * d * d + d)
+            + sum(d * c + c for c in out_channels))
+
+
 class VGGTBackbone(nn.Module):
     """Aggregator + a pyramid adapter: four token maps -> res2..res5 at strides 4, 8, 16, 32; optionally the
     VGGT camera head (``pose_enc``) and DPT depth head (``depth``, ``depth_conf``, ``depth_features``)."""
@@ -97,7 +135,7 @@ class VGGTBackbone(nn.Module):
                  patch_embed: PatchEmbedKind = "conv", patch_embed_options: dict | None = None,
                  camera_head: bool = False, depth_head: bool = False, dpt_features: int = 256,
                  dpt_out_channels: tuple[int, ...] = (256, 512, 1024, 1024),
-                 dpt_layers: tuple[int, ...] | None = None) -> None:
+                 dpt_layers: tuple[int, ...] | None = None, pyramid: Literal["linear", "dpt"] = "linear") -> None:
         super().__init__()
         if len(feature_layers) != 4 or max(feature_layers) >= depth:
             raise ValueError(f"feature_layers {feature_layers} must name 4 layers below depth {depth}")
@@ -117,8 +155,13 @@ class VGGTBackbone(nn.Module):
         self.patch_size = patch_size
         self.out_channels = tuple(out_channels)
         self.dpt_features = dpt_features
-        self.dpt2pixeldecoder = nn.ModuleList(
-            nn.Sequential(nn.LayerNorm(2 * embed_dim), nn.Linear(2 * embed_dim, c)) for c in out_channels)
+        if pyramid == "dpt":
+            self.dpt2pixeldecoder = DPTPyramidAdapter(dim_in=2 * embed_dim, out_channels=self.out_channels)
+        elif pyramid == "linear":  # a light per-level LayerNorm + Linear (tiny)
+            self.dpt2pixeldecoder = nn.ModuleList(
+                nn.Sequential(nn.LayerNorm(2 * embed_dim), nn.Linear(2 * embed_dim, c)) for c in out_channels)
+        else:
+            raise ValueError(f"unknown pyramid `{pyramid}`; choose one of dpt, linear")
 
     def output_shape(self) -> dict[str, tuple[int, int]]:
         return {f"res{i + 2}": (c, 2 ** (i + 2)) for i, c in enumerate(self.out_channels)}
@@ -138,10 +181,14 @@ class VGGTBackbone(nn.Module):
             layers.append(self.depth - 1)
         tokens, grid = self.aggregator(x, tuple(layers))
         by_layer = dict(zip(layers, tokens))
+        maps = [self.aggregator.token_maps(by_layer[layer], grid) for layer in self.feature_layers]
+        if isinstance(self.dpt2pixeldecoder, DPTPyramidAdapter):
+            maps = self.dpt2pixeldecoder(maps)
+        else:
+            maps = [proj(m.permute(0, 2, 3, 1)).permute(0, 3, 1, 2) for m, proj in zip(maps, self.dpt2pixeldecoder)]
         feats = {}
-        for i, (layer, proj) in enumerate(zip(self.feature_layers, self.dpt2pixeldecoder)):
+        for i, m in enumerate(maps):
             stride = 2 ** (i + 2)
-            m = proj(self.aggregator.token_maps(by_layer[layer], grid).permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
             feats[f"res{i + 2}"] = F.interpolate(m, size=(max(1, hgt // stride), max(1, wid // stride)),
                                                  mode="bilinear", align_corners=False)
         if self.camera_head is not None:

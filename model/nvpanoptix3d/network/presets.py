@@ -2,9 +2,9 @@
 
 ``full`` is the published VGGT-1B backbone of NVPanoptix3D: the DINOv2 ViT-L/14 patch embedding with 4
 registers (304.4 M parameters), the aggregator's 24 frame + 24 global blocks of width 1024 with 16 heads
-(604.7 M), the camera head (216.2 M, frozen in NVIDIA's recipe) and the DPT depth head (32.7 M); with the
-pyramid adapter (7.9 M) the backbone holds 1,165.8 M and the whole 2D+3D model at the spec defaults
-1,189.3 M, against about 1.4 B stated by NVIDIA (the difference: docs/architecture.md, "Backbone").
+(604.7 M), the camera head (216.2 M, frozen in NVIDIA's recipe), the DPT depth head (32.7 M) and the
+``dpt2pixeldecoder`` pyramid adapter (146.3 M): 1,304.2 M in the backbone and 1,327.7 M for the whole 2D+3D
+model at the spec defaults, against about 1.4 B stated by NVIDIA (the rest: docs/architecture.md, "Backbone").
 ``tiny`` (a few million parameters, convolutional patch embedding, no VGGT heads) trains on a laptop CPU.
 The decoder widths come from the spec, not from the preset.
 """
@@ -26,14 +26,14 @@ def full(**overrides) -> dict:
     return dict(dict(patch_size=14, embed_dim=1024, depth=24, num_heads=16, num_register_tokens=4,
                      feature_layers=(4, 11, 17, 23), out_channels=(256, 512, 1024, 2048),
                      patch_embed="dinov2_vitl14_reg", camera_head=True, depth_head=True, dpt_features=256,
-                     dpt_out_channels=(256, 512, 1024, 1024), dpt_layers=(4, 11, 17, 23)), **overrides)
+                     dpt_out_channels=(256, 512, 1024, 1024), dpt_layers=(4, 11, 17, 23), pyramid="dpt"), **overrides)
 
 
 @register_preset
 def tiny(**overrides) -> dict:
     return dict(dict(patch_size=8, embed_dim=96, depth=4, num_heads=4, num_register_tokens=2,
                      feature_layers=(0, 1, 2, 3), out_channels=(64, 64, 96, 128), patch_embed="conv",
-                     camera_head=False, depth_head=False), **overrides)
+                     camera_head=False, depth_head=False, pyramid="linear"), **overrides)
 
 
 def list_presets() -> list[str]:
