@@ -75,7 +75,8 @@ def test_vggt_parts_forward_and_state_dict_round_trip(tmp_path):
     x = torch.rand(1, 3, 48, 64)
     out = model(x)
     assert out["pred_depth"].shape == (1, 1, 48, 64) and (out["pred_depth"] > 0).all()
-    assert out["pred_pose_enc"].shape == (1, 9)
+    assert out["pred_pose_enc"].shape == (1, 9) and not out["pred_pose_enc"].requires_grad
+    assert not any(p.requires_grad for p in model.backbone.camera_head.parameters())  # frozen, passed through
     assert out["depth_features"].shape == (1, 32, 12, 16)
     torch.save(model.state_dict(), tmp_path / "w.pth")
     other = _tiny_with_vggt_parts()

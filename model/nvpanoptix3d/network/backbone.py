@@ -147,6 +147,10 @@ class VGGTBackbone(nn.Module):
                                      activation_checkpoint=activation_checkpoint, patch_embed=patch_embed,
                                      patch_embed_options=patch_embed_options)
         self.camera_head = CameraHead(dim_in=2 * embed_dim, num_heads=num_heads) if camera_head else None
+        if self.camera_head is not None:
+            # Frozen as in NVIDIA's recipe: no loss reaches it, and DDP without find_unused_parameters
+            # (train.activation_checkpoint) would fail on parameters that never receive a gradient.
+            self.camera_head.requires_grad_(False)
         self.depth_head = DPTHead(dim_in=2 * embed_dim, patch_size=patch_size, features=dpt_features,
                                   out_channels=tuple(dpt_out_channels)) if depth_head else None
         self.feature_layers = tuple(feature_layers)
@@ -192,7 +196,8 @@ class VGGTBackbone(nn.Module):
             feats[f"res{i + 2}"] = F.interpolate(m, size=(max(1, hgt // stride), max(1, wid // stride)),
                                                  mode="bilinear", align_corners=False)
         if self.camera_head is not None:
-            feats["pose_enc"] = self.camera_head(by_layer[self.depth - 1])
+            with torch.no_grad():
+                feats["pose_enc"] = self.camera_head(by_layer[self.depth - 1])
         if self.depth_head is not None:
             depth, conf, dfeats = self.depth_head([by_layer[i] for i in self.dpt_layers], grid,
                                                   self.aggregator.patch_start_idx)
