@@ -163,7 +163,9 @@ class SparseInstanceNorm(nn.Module):
 
     def forward(self, x: SparseTensor) -> SparseTensor:
         b = x.coords[:, 0]
-        f = x.feats.float()  # statistics in fp32 also under fp16/bf16 autocast, as nn.InstanceNorm3d does
+        f = x.feats
+        if f.dtype in (torch.float16, torch.bfloat16):  # statistics in fp32 under autocast, as nn.InstanceNorm3d
+            f = f.float()
         count = torch.zeros(x.batch_size, 1, dtype=f.dtype, device=f.device).index_add(
             0, b, torch.ones_like(f[:, :1])).clamp(min=1)
         mean = f.new_zeros(x.batch_size, f.shape[1]).index_add(0, b, f) / count
