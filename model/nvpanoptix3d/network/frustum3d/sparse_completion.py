@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nvpanoptix3d.network.frustum3d.completion import OCCUPANCY_PRIOR, init_occupancy_bias
 from nvpanoptix3d.network.frustum3d.sparse import SparseTensor, get_backend
 from nvpanoptix3d.network.frustum3d.sparse.conv import (SparseInstanceNorm, SparseLinear, SparseReLU, gather_at,
                                                         keys_of, select)
@@ -44,7 +45,8 @@ def _rank_keep(logits: torch.Tensor, keys: torch.Tensor, forced: torch.Tensor, l
 
 class SparseFrustumCompletion(nn.Module):
     def __init__(self, *, in_channels: int, features: int = 16, query_dim: int = 256, truncation: float = 3.0,
-                 backend: str = "sparse", max_voxels: int = 700000, prune_threshold: float = 0.5) -> None:
+                 backend: str = "sparse", max_voxels: int = 700000, prune_threshold: float = 0.5,
+                 occupancy_prior: float = OCCUPANCY_PRIOR) -> None:
         super().__init__()
         ops = get_backend(backend)
         f = features
@@ -59,6 +61,7 @@ class SparseFrustumCompletion(nn.Module):
         self.segm_heads = nn.ModuleList([nn.Linear(4 * f, f), nn.Linear(2 * f, f), nn.Linear(f, f)])
         self.query_proj = nn.ModuleList([nn.Linear(query_dim, f) for _ in range(3)])
         self.geometry_head = nn.ModuleList([ops.subm(f, f), SparseReLU(), SparseLinear(f, 1)])
+        init_occupancy_bias(self.occupancy_heads, occupancy_prior)  # as the dense decoder
 
     def _coarse_set(self, e2: SparseTensor, frustum: torch.Tensor) -> SparseTensor:
         """Every coarse frustum voxel, with the encoder features where the encoder has them."""
