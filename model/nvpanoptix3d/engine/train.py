@@ -39,15 +39,37 @@ def optim_settings(spec: Any):
                          freeze=tuple(t.freeze))
 
 
+BACKBONE_PARTS = ("aggregator", "camera_head", "depth_head")
+
+
+def backbone_state(state: dict[str, Any]) -> dict[str, Any]:
+    """The backbone tensors of a VGGT checkpoint (``aggregator.*``, ``camera_head.*``, ``depth_head.*``) or of
+    a TAO one (``model.backbone.aggregator.*``, ...), re-rooted at the backbone. Keys of other VGGT heads
+    (``point_head``, ``track_head``) and of the 2D head (``sem_seg_head.depth_head``) are left out."""
+    out = {}
+    for k, v in state.items():
+        parts = k.split(".")
+        for i, part in enumerate(parts):
+            if part in BACKBONE_PARTS and (i == 0 or parts[i - 1] == "backbone"):
+                out[".".join(parts[i:])] = v
+                break
+    return out
+
+
 def initialise_weights(model, spec: Any, stage: str, key: str | None) -> None:
     """Pretrained backbone, then ``train.checkpoint_2d`` (2D keys) and ``train.checkpoint_3d`` (3D keys)."""
     pre = spec.model.backbone.pretrained_model_path
     if pre:
         ck = load_checkpoint(pre, key=None, what="model.backbone.pretrained_model_path")
-        state = {k.split("aggregator.", 1)[1]: v for k, v in ck["state_dict"].items() if "aggregator." in k} \
-            or ck["state_dict"]
-        rep = load_weights(model.backbone.aggregator, state, source=f"pretrained backbone {pre}")
-        log.info("backbone initialised from %s (%d tensors, %d missing)", pre, len(rep["loaded"]), len(rep["missing"]))
+        state = backbone_state(ck["state_dict"])
+        if state:  # a VGGT (or TAO) checkpoint: load every backbone part it holds
+            present = {k.split(".", 1)[0] for k in state}
+            rep = load_weights(model.backbone, state, source=f"pretrained backbone {pre}",
+                               select=lambda k: k.split(".", 1)[0] in present)
+        else:  # a bare aggregator state dict (patch_embed.*, frame_blocks.*, ...)
+            rep = load_weights(model.backbone.aggregator, ck["state_dict"], source=f"pretrained backbone {pre}")
+        log.info("backbone initialised from %s (%d tensors, %d missing, %d not used)", pre, len(rep["loaded"]),
+                 len(rep["missing"]), len(rep["unexpected"]))
     if spec.train.checkpoint_2d:
         ck = load_checkpoint(spec.train.checkpoint_2d, key=key, what="train.checkpoint_2d")
         rep = load_weights(model, ck["state_dict"], source=f"train.checkpoint_2d {spec.train.checkpoint_2d}",
