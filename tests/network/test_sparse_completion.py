@@ -160,3 +160,26 @@ def test_sparse_model_trains_under_bf16_autocast():
     (l32, g32), (l16, g16) = grads[None], grads[torch.bfloat16]
     assert abs(l16 - l32) < 0.02 * abs(l32) + 1e-3
     assert torch.nn.functional.cosine_similarity(g16.flatten(), g32.flatten(), dim=0) > 0.95
+
+
+@pytest.mark.cuda_ops
+def test_spconv_backend_gives_the_same_network_outputs():
+    """The whole two-stage network with backend=spconv (same weights) matches backend=sparse: a checkpoint
+    moves between them. Forward only (spconv's CPU build has no backward); on CUDA when present."""
+    pytest.importorskip("spconv.pytorch", reason="spconv is not installed")
+    dev = "cuda" if torch.cuda.is_available() else "cpu"
+    k, frustum, occ = _scene()
+    pure = _model().train().to(dev)  # training mode keeps the target voxels, so every level is populated
+    torch.manual_seed(0)
+    fast = NVPanoptix3D(backbone=backbone_preset("tiny"), grid_dims=16, voxel_size=0.4, unet_features=4,
+                        lift_channels=4, backend="spconv", **SMALL).train().to(dev)
+    fast.load_state_dict(pure.state_dict())
+    images = torch.rand(1, 3, 48, 64, generator=torch.Generator().manual_seed(1)).to(dev)
+    with torch.no_grad():
+        a = pure(images, k.to(dev), frustum.to(dev), occupancy=occ)
+        b = fast(images, k.to(dev), frustum.to(dev), occupancy=occ)
+    assert (a["pred_occupancy"][-1] > -12).sum() >= occ[0][0].sum()
+    for key in ("pred_geometry",):
+        assert torch.allclose(a[key], b[key], atol=1e-4)
+    for la, lb in zip(a["pred_occupancy"] + a["pred_masks_3d"], b["pred_occupancy"] + b["pred_masks_3d"]):
+        assert torch.allclose(la, lb, atol=1e-4)

@@ -126,17 +126,31 @@ def test_backend_selection():
 
 
 @pytest.mark.cuda_ops
-def test_spconv_matches_the_pure_backend():
+@pytest.mark.parametrize("make,kernel", [("subm", 3), ("subm", 1), ("down", None), ("up", None)])
+def test_spconv_matches_the_pure_backend(make, kernel):
+    """Values (and, on CUDA, gradients) of every layer the completion network uses; without CUDA on spconv's
+    CPU build, whose convolutions run forward only (its backward asks for a CUDA stream)."""
     pytest.importorskip("spconv.pytorch", reason="spconv is not installed")
-    if not torch.cuda.is_available():
-        pytest.skip("spconv needs CUDA")
+    dev = "cuda" if torch.cuda.is_available() else "cpu"
     vol, mask = _random_input(5)
     pure, fast = get_backend("sparse"), get_backend("spconv")
-    for make in ("subm", "down", "up"):
-        torch.manual_seed(0)
-        a = getattr(pure, make)(3, 4).cuda().float()
-        b = getattr(fast, make)(3, 4).cuda().float()
-        b.load_state_dict(a.state_dict())
-        x = SparseTensor.from_dense(vol.float().cuda(), mask.cuda())
-        ya, yb = a(x), b(SparseTensor(x.coords, x.feats, x.spatial_shape, x.batch_size))
-        assert torch.allclose(ya.dense(), yb.dense(), atol=1e-4), make
+    torch.manual_seed(0)
+    args = (3, 4) if kernel is None else (3, 4, kernel)
+    a = getattr(pure, make)(*args).to(dev).float()
+    b = getattr(fast, make)(*args).to(dev).float()
+    b.load_state_dict(a.state_dict())
+    x = SparseTensor.from_dense(vol.float().to(dev), mask.to(dev))
+    feats_a = x.feats.clone().requires_grad_(True)
+    feats_b = x.feats.clone().requires_grad_(True)
+    ya = a(SparseTensor(x.coords, feats_a, x.spatial_shape, x.batch_size))
+    yb = b(SparseTensor(x.coords, feats_b, x.spatial_shape, x.batch_size))
+    assert ya.spatial_shape == yb.spatial_shape and ya.feats.shape == yb.feats.shape
+    da, db = ya.dense(), yb.dense()
+    assert da.abs().max() > 0 and torch.allclose(da, db, atol=1e-4)
+    uses_spconv = not (make == "subm" and kernel == 1)  # the 1x1 layer is a plain linear map in the wrapper
+    if dev == "cpu" and uses_spconv:
+        return
+    (da * torch.linspace(-1, 1, da.numel(), device=dev).view_as(da)).sum().backward()
+    (db * torch.linspace(-1, 1, db.numel(), device=dev).view_as(db)).sum().backward()
+    assert torch.allclose(feats_a.grad, feats_b.grad, atol=1e-4)
+    assert torch.allclose(a.weight.grad, b.weight.grad, atol=1e-4)

@@ -1,4 +1,4 @@
-"""spconv (CUDA) versions of the three sparse layers, wrapping our SparseTensor.
+"""spconv versions (CUDA; spconv's CPU build runs them too, which the parity test uses) of the three sparse layers, wrapping our SparseTensor.
 
 Parameters keep the pure backend's names and layouts (``weight`` as nn.Conv3d / nn.ConvTranspose3d), so a
 checkpoint loads into either backend; the spconv layout is produced on the fly. Imported only when
@@ -25,7 +25,9 @@ def require() -> None:
 
 
 def _to_spconv(x: SparseTensor) -> "spconv.SparseConvTensor":
-    t = spconv.SparseConvTensor(x.feats, x.coords.int(), list(x.spatial_shape), x.batch_size)
+    # spconv reads raw memory: non-contiguous features or indices silently give wrong neighbourhoods.
+    t = spconv.SparseConvTensor(x.feats.contiguous(), x.coords.int().contiguous(), list(x.spatial_shape),
+                                x.batch_size)
     if "spconv_indice_dict" in x.cache:
         t.indice_dict = x.cache["spconv_indice_dict"]
     return t
@@ -46,7 +48,11 @@ def _spconv_weight(w: torch.Tensor, transposed: bool) -> torch.Tensor:
 
 
 class SubMConv(SubmanifoldConv3d):
-    def forward(self, x: SparseTensor) -> SparseTensor:  # pragma: no cover - CUDA only
+    def forward(self, x: SparseTensor) -> SparseTensor:
+        if self.kernel_size == 1:  # a per-voxel linear map; spconv's 1x1 path reads its weight in another layout
+            return x.replace(torch.nn.functional.linear(x.feats, self.weight.flatten(1), self.bias))
+        if not x.feats.shape[0]:  # spconv asserts on empty tensors; the pure layer returns the empty result
+            return super().forward(x)
         layer = spconv.SubMConv3d(self.in_channels, self.out_channels, self.kernel_size, bias=False,
                                   indice_key=f"subm{self.kernel_size}").to(x.feats.device)
         res = _functional(layer, _to_spconv(x), self.weight, transposed=False)
@@ -59,7 +65,9 @@ class DownConv(SparseConv3d):
     def __init__(self, cin: int, cout: int, bias: bool = True) -> None:
         super().__init__(cin, cout, 2, 2, 0, bias)
 
-    def forward(self, x: SparseTensor) -> SparseTensor:  # pragma: no cover - CUDA only
+    def forward(self, x: SparseTensor) -> SparseTensor:
+        if not x.feats.shape[0]:
+            return super().forward(x)
         layer = spconv.SparseConv3d(self.in_channels, self.out_channels, 2, stride=2, bias=False).to(x.feats.device)
         res = _functional(layer, _to_spconv(x), self.weight, transposed=False)
         feats = res.features + self.bias if self.bias is not None else res.features
@@ -67,7 +75,9 @@ class DownConv(SparseConv3d):
 
 
 class UpConv(GenerativeConvTranspose3d):
-    def forward(self, x: SparseTensor) -> SparseTensor:  # pragma: no cover - CUDA only
+    def forward(self, x: SparseTensor) -> SparseTensor:
+        if not x.feats.shape[0]:
+            return super().forward(x)
         layer = spconv.SparseConvTranspose3d(self.in_channels, self.out_channels, 2, stride=2,
                                              bias=False).to(x.feats.device)
         res = _functional(layer, _to_spconv(x), self.weight, transposed=True)
@@ -75,7 +85,7 @@ class UpConv(GenerativeConvTranspose3d):
         return _from_spconv(res.replace_feature(feats), x, max(x.stride // 2, 1), same_coords=False)
 
 
-def _functional(layer, t, weight: torch.Tensor, transposed: bool):  # pragma: no cover - CUDA only
+def _functional(layer, t, weight: torch.Tensor, transposed: bool):
     """Run a spconv layer with our weight (converted each call, so gradients reach our parameter)."""
     del layer.weight
     layer.weight = _spconv_weight(weight, transposed)  # a plain tensor attribute carrying the autograd graph
