@@ -53,6 +53,8 @@ def test_evaluate_reports_prq(demo):
     status = json.loads((Path(_step(demo, "evaluate")["results_dir"]) / "status.json").read_text())
     kpi = status["entries"][-1]["kpi"]
     assert {"PRQ", "RSQ", "RRQ", "PQ"} <= set(kpi) and all(0.0 <= kpi[k] <= 1.0 for k in ("PRQ", "RSQ", "RRQ"))
+    # the demo recipe learns something in 3D: fixed seeds give PRQ 0.072 on the val scene (was always 0)
+    assert kpi["PRQ"] > 0.03, kpi
 
 
 def test_inference_volumes_and_meshes_load(demo):
