@@ -98,3 +98,20 @@ def test_checkpoints_with_the_old_layerscale_keys_still_load():
     other.load_state_dict(old)  # a plain dict carries no version: read as v1 and remapped
     x = torch.rand(1, 3, 48, 64)
     assert torch.equal(model(x)["pred_logits"], other.eval()(x)["pred_logits"])
+
+
+def test_engine_weight_loading_also_maps_the_old_layerscale_keys():
+    """``engine.checkpoint_io.load_weights`` (train.checkpoint_2d, evaluate, export) matches keys before loading,
+    so it maps the old names itself rather than relying on ``Block._load_from_state_dict``."""
+    from nvpanoptix3d.engine.checkpoint_io import load_weights
+
+    model = _tiny_with_vggt_parts().eval()
+    old = {"model." + k.replace(".ls1.gamma", ".ls1").replace(".ls2.gamma", ".ls2"): v
+           for k, v in model.state_dict().items()}
+    other = _tiny_with_vggt_parts()
+    for p in other.parameters():
+        torch.nn.init.normal_(p)
+    report = load_weights(other, old, source="old checkpoint", min_match=1.0)
+    assert not report["missing"]
+    x = torch.rand(1, 3, 48, 64)
+    assert torch.equal(model(x)["pred_logits"], other.eval()(x)["pred_logits"])

@@ -172,6 +172,9 @@ def load_weights(module: torch.nn.Module, state: dict[str, torch.Tensor], *, sou
     """
     state = _normalise_keys(state)
     own = module.state_dict()
+    for k in own:  # files written before LayerScale vectors were stored as `ls1.gamma` (VGGT/DINOv2 naming)
+        if k.endswith((".ls1.gamma", ".ls2.gamma")) and k not in state and k[:-len(".gamma")] in state:
+            state[k] = state.pop(k[:-len(".gamma")])
     wanted = [k for k in own if select is None or select(k)]
     if not wanted:
         return {"loaded": [], "missing": [], "unexpected": []}
