@@ -100,21 +100,7 @@ def test_load_weights_reports_and_rejects_foreign_models():
         load_weights(net, {"0.weight": torch.zeros(5, 3)}, source="other-size.pth")
 
 
-def _vggt_like_model():
-    from nvpanoptix3d.network import PanopticModel2D
-    from nvpanoptix3d.network.presets import backbone_preset
-
-    backbone = backbone_preset("tiny", patch_embed="dinov2_vitl14_reg",
-                               patch_embed_options=dict(img_size=32, patch_size=8, embed_dim=96, depth=1, num_heads=4,
-                                                        num_register_tokens=2),
-                               camera_head=True, depth_head=True, dpt_features=16, dpt_out_channels=(8, 16, 32, 32),
-                               pyramid="dpt")
-    return PanopticModel2D(backbone=backbone, conv_dim=32, mask_dim=32, depth_dim=32, enc_layers=1, nheads=4,
-                           transformer_dim_feedforward=64, hidden_dim=32, num_queries=8, dim_feedforward=64,
-                           dec_layers=2, depth_bins=8, reduced_size=(32, 24))
-
-
-def test_pretrained_backbone_loads_vggt_and_tao_layouts(tmp_path):
+def test_pretrained_backbone_loads_vggt_and_tao_layouts(tmp_path, tiny_vggt_model):
     """model.backbone.pretrained_model_path takes an official VGGT file (aggregator.*, camera_head.*,
     depth_head.*; its other heads ignored) or a TAO checkpoint (model.backbone.*); never the 2D head's keys."""
     from pathlib import Path
@@ -124,7 +110,7 @@ def test_pretrained_backbone_loads_vggt_and_tao_layouts(tmp_path):
 
     torch.manual_seed(0)
     parts = ("aggregator.", "camera_head.", "depth_head.")
-    vggt = {k: v + 1.0 for k, v in _vggt_like_model().backbone.state_dict().items() if k.startswith(parts)}
+    vggt = {k: v + 1.0 for k, v in tiny_vggt_model().backbone.state_dict().items() if k.startswith(parts)}
     assert {k.split(".")[0] for k in vggt} == {"aggregator", "camera_head", "depth_head"}
     vggt["point_head.proj.weight"] = torch.zeros(3)
     tao = {f"model.backbone.{k}": v for k, v in vggt.items()}
@@ -134,7 +120,7 @@ def test_pretrained_backbone_loads_vggt_and_tao_layouts(tmp_path):
     for name, state in (("vggt.pth", vggt), ("tao.pth", {"state_dict": tao})):
         torch.save(state, tmp_path / name)
         spec = load_spec(spec_file, {"model.backbone.pretrained_model_path": str(tmp_path / name)})
-        model = _vggt_like_model()
+        model = tiny_vggt_model()
         initialise_weights(model, spec, "2d", None)
         for k, v in model.backbone.state_dict().items():
             if k.startswith(parts):

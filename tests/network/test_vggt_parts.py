@@ -7,7 +7,6 @@ import torch
 
 from nvpanoptix3d.config import ExperimentConfig
 from nvpanoptix3d.engine.build import model_kwargs_3d
-from nvpanoptix3d.network import PanopticModel2D, backbone_preset
 from nvpanoptix3d.network.backbone import dpt_pyramid_params
 from nvpanoptix3d.network.camera_head import camera_head_params
 from nvpanoptix3d.network.dpt_head import dpt_head_params
@@ -57,20 +56,8 @@ def test_patch_embed_choices_are_validated():
         build_patch_embed("dinov2_vitl14_reg", patch_size=8, embed_dim=96)
 
 
-def _tiny_with_vggt_parts() -> PanopticModel2D:
-    torch.manual_seed(0)
-    backbone = backbone_preset("tiny", patch_embed="dinov2_vitl14_reg",
-                               patch_embed_options=dict(img_size=32, patch_size=8, embed_dim=96, depth=1, num_heads=4,
-                                                        num_register_tokens=2),
-                               camera_head=True, depth_head=True, dpt_features=16, dpt_out_channels=(8, 16, 32, 32),
-                               pyramid="dpt")
-    return PanopticModel2D(backbone=backbone, conv_dim=32, mask_dim=32, depth_dim=32, enc_layers=1, nheads=4,
-                           transformer_dim_feedforward=64, hidden_dim=32, num_queries=8, dim_feedforward=64,
-                           dec_layers=2, depth_bins=8, reduced_size=(32, 24))
-
-
-def test_vggt_parts_forward_and_state_dict_round_trip(tmp_path):
-    model = _tiny_with_vggt_parts().eval()
+def test_vggt_parts_forward_and_state_dict_round_trip(tmp_path, tiny_vggt_model):
+    model = tiny_vggt_model().eval()
     assert model.sem_seg_head.depth_head is None  # the DPT head predicts depth, no second depth head
     x = torch.rand(1, 3, 48, 64)
     out = model(x)
@@ -79,7 +66,7 @@ def test_vggt_parts_forward_and_state_dict_round_trip(tmp_path):
     assert not any(p.requires_grad for p in model.backbone.camera_head.parameters())  # frozen, passed through
     assert out["depth_features"].shape == (1, 32, 12, 16)
     torch.save(model.state_dict(), tmp_path / "w.pth")
-    other = _tiny_with_vggt_parts()
+    other = tiny_vggt_model()
     for p in other.parameters():
         torch.nn.init.normal_(p)
     other.load_state_dict(torch.load(tmp_path / "w.pth"))
@@ -88,11 +75,11 @@ def test_vggt_parts_forward_and_state_dict_round_trip(tmp_path):
         assert torch.equal(out[key], again[key]), key
 
 
-def test_checkpoints_with_the_old_layerscale_keys_still_load():
-    model = _tiny_with_vggt_parts().eval()
+def test_checkpoints_with_the_old_layerscale_keys_still_load(tiny_vggt_model):
+    model = tiny_vggt_model().eval()
     old = {k.replace(".ls1.gamma", ".ls1").replace(".ls2.gamma", ".ls2"): v for k, v in model.state_dict().items()}
     assert any(k.endswith(".ls1") for k in old)
-    other = _tiny_with_vggt_parts()
+    other = tiny_vggt_model()
     for p in other.parameters():
         torch.nn.init.normal_(p)
     other.load_state_dict(old)  # a plain dict carries no version: read as v1 and remapped
@@ -100,15 +87,15 @@ def test_checkpoints_with_the_old_layerscale_keys_still_load():
     assert torch.equal(model(x)["pred_logits"], other.eval()(x)["pred_logits"])
 
 
-def test_engine_weight_loading_also_maps_the_old_layerscale_keys():
+def test_engine_weight_loading_also_maps_the_old_layerscale_keys(tiny_vggt_model):
     """``engine.checkpoint_io.load_weights`` (train.checkpoint_2d, evaluate, export) matches keys before loading,
     so it maps the old names itself rather than relying on ``Block._load_from_state_dict``."""
     from nvpanoptix3d.engine.checkpoint_io import load_weights
 
-    model = _tiny_with_vggt_parts().eval()
+    model = tiny_vggt_model().eval()
     old = {"model." + k.replace(".ls1.gamma", ".ls1").replace(".ls2.gamma", ".ls2"): v
            for k, v in model.state_dict().items()}
-    other = _tiny_with_vggt_parts()
+    other = tiny_vggt_model()
     for p in other.parameters():
         torch.nn.init.normal_(p)
     report = load_weights(other, old, source="old checkpoint", min_match=1.0)

@@ -25,7 +25,7 @@ from tao_skill.automl.results import best_row, summary, write_best_spec, write_j
 from tao_skill.automl.space import Param
 from tao_skill.automl.storage import context_of, create_study, fail_stale, load_study, open_storage
 from tao_skill.automl.trial import StudyCanceled, TrialFailed, TrialRunner, require_key
-from tao_skill.errors import EXIT_INTERRUPTED, EXIT_INVALID, EXIT_JOB_FAILED, EXIT_OK, ErrorItem, RunnerError
+from tao_skill.errors import EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_OK, ErrorItem, RunnerError
 from tao_skill.jobs import JobStore, atomic_write
 from tao_skill.launch import _stage
 from tao_skill.plan import Prepared

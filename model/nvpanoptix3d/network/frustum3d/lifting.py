@@ -8,7 +8,6 @@ bin (BUOL's occupancy-aware lifting), and its signed distance to the predicted d
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn

@@ -94,7 +94,7 @@ class SparseFrustumLifting(nn.Module):
         coords = self.voxel_coords(depth=depth, mp_occ=mp_occ, intrinsic=intrinsic, image_size=image_size,
                                    frustum=frustum)
         w, h = image_size
-        rows, feats, kept = [], [], []
+        rows, feats = [], []
         for b in range(features.shape[0]):
             sel = (coords[:, 0] == b).nonzero().flatten()
             c = self.origin.to(features.dtype) + (coords[sel, 1:].to(features.dtype) + 0.5) * self.voxel_size
