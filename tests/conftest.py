@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 import torch
 
@@ -24,3 +26,34 @@ def tiny_vggt_model():
                                dec_layers=2, depth_bins=8, reduced_size=(32, 24))
 
     return make
+
+
+@pytest.fixture(scope="session")
+def endpoint():
+    """A real S3 HTTP endpoint on loopback (moto server) standing in for AWS."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3(endpoint, monkeypatch, tmp_path):
+    """(boto3 client, a fresh bucket) on the loopback endpoint, with the AWS environment pointing at it."""
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3", "AWS_ROLE_ARN"):
+        monkeypatch.delenv(name, raising=False)
+    env = {"AWS_ACCESS_KEY_ID": "AKIATESTRUNNER000001", "AWS_SECRET_ACCESS_KEY": "runner/test/secret/0123456789",
+           "AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
+           "AWS_MAX_ATTEMPTS": "1", "AWS_CONFIG_FILE": str(tmp_path / "none"),
+           "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    import boto3
+
+    client = boto3.session.Session().client("s3")
+    bucket = f"runner-{uuid.uuid4().hex[:8]}"
+    client.create_bucket(Bucket=bucket)
+    return client, bucket

@@ -321,4 +321,5 @@ def run_automl(prep: Prepared) -> dict[str, Any]:
     if job.status in ("pending", "running"):
         status = "done" if code == EXIT_OK else "canceled" if code == EXIT_INTERRUPTED else "failed"
         store.update(job_id, status=status, finished=time.time(), exit_code=code)
-    return _finish(prep, store.get(job_id).status, code, upload=False)
+    # the AutoML job's results (history, best spec, plots) go to --results-dir s3://... like any job's
+    return _finish(prep, store.get(job_id).status, code, upload=True)

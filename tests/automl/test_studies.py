@@ -135,3 +135,12 @@ def test_plots_and_history_files(tao, hpo):
     for key in ("study", "algorithm", "metric", "direction", "search_space", "progress", "baseline", "best", "trials",
                 "final", "best_spec", "best_checkpoint"):
         assert key in hist
+
+
+def test_automl_results_are_uploaded_to_an_s3_results_dir(tao, hpo, s3):
+    client, bucket = s3
+    res = _study(tao, hpo, "--max-trials", "2", "--seed", "4", "--final", "none",
+                 "--results-dir", f"s3://{bucket}/automl/run1")
+    assert res.code == 0, res.err
+    keys = {o["Key"] for o in client.list_objects_v2(Bucket=bucket, Prefix="automl/run1/")["Contents"]}
+    assert {"automl/run1/automl_history.json", "automl/run1/best_spec.yaml"} <= keys, keys
