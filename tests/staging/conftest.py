@@ -22,15 +22,9 @@ SKILL_INFO = Path(__file__).resolve().parents[2] / "references" / "skill_info.ya
 
 
 @pytest.fixture(scope="session")
-def moto_endpoint():
-    """A moto S3 server on 127.0.0.1, a free port; its URL."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+def moto_endpoint(endpoint):
+    """The loopback moto S3 server of tests/conftest.py (one per session); its URL."""
+    return endpoint
 
 
 def isolate_aws(monkeypatch, tmp_path: Path) -> None:

@@ -47,16 +47,24 @@ class DataError(ValueError):
     """A dataset file is missing or malformed; the message names the file and what was expected."""
 
 
-def load_colormap(path: str | Path) -> list[Category]:
-    """Categories from a colormap.json (list of {id, name, color, isthing[, trainId]})."""
-    path = Path(path)
+def _read_label_map(path: Path) -> list:
+    """The JSON list of a colormap.json, or a DataError naming the file and the problem."""
     try:
         rows = json.loads(path.read_text())
     except FileNotFoundError:
         raise DataError(f"label map {path} does not exist (expected meta/colormap.json)") from None
     except json.JSONDecodeError as exc:
         raise DataError(f"label map {path} is not valid JSON: {exc}") from None
-    if not isinstance(rows, list) or not rows:
+    if not isinstance(rows, list):
+        raise DataError(f"label map {path} must be a JSON list of categories")
+    return rows
+
+
+def load_colormap(path: str | Path) -> list[Category]:
+    """Categories from a colormap.json (list of {id, name, color, isthing[, trainId]})."""
+    path = Path(path)
+    rows = _read_label_map(path)
+    if not rows:
         raise DataError(f"label map {path} must be a non-empty JSON list of categories")
     out = []
     for i, row in enumerate(rows):
@@ -78,14 +86,7 @@ def load_label_lut(path: str | Path | None, num_classes: int) -> np.ndarray:
         lut = np.arange(num_classes, dtype=np.int64)
         return lut
     path = Path(path)
-    try:
-        rows = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise DataError(f"label map {path} does not exist (expected meta/colormap.json)") from None
-    except json.JSONDecodeError as exc:
-        raise DataError(f"label map {path} is not valid JSON: {exc}") from None
-    if not isinstance(rows, list):
-        raise DataError(f"label map {path} must be a JSON list of categories")
+    rows = _read_label_map(path)
     pairs = []
     for i, row in enumerate(rows):
         try:
