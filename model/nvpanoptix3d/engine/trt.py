@@ -18,7 +18,7 @@ from nvpanoptix3d.engine.errors import EngineError
 from nvpanoptix3d.engine.fsutil import atomic_write_bytes, atomic_write_json
 
 log = logging.getLogger("nvpanoptix3d")
-INSTALL_HINT = "install it with `pip install 'nvpanoptix3d[trt]'` (or NVIDIA's tensorrt wheel) on a machine with an NVIDIA GPU"
+INSTALL_HINT = "install it with `pip install 'tao-skill-bank[trt]'` (or NVIDIA's tensorrt wheel) on a machine with an NVIDIA GPU"
 
 
 @dataclass(frozen=True)
