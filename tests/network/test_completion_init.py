@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from nvpanoptix3d.network.frustum3d.completion import OCCUPANCY_PRIOR, FrustumCompletion, MaskedInstanceNorm3d
 from nvpanoptix3d.network.frustum3d.sparse import SparseTensor
 from nvpanoptix3d.network.frustum3d.sparse.conv import SparseInstanceNorm
-from nvpanoptix3d.network.frustum3d.sparse_completion import SparseFrustumCompletion
+from nvpanoptix3d.network.frustum3d.sparse_completion import SPARSE_OCCUPANCY_PRIOR, SparseFrustumCompletion
 
 
 def _norm_with_random_affine(channels: int) -> MaskedInstanceNorm3d:
@@ -45,12 +45,14 @@ def test_masked_instance_norm_matches_the_sparse_norm_and_ignores_empty_space():
     assert torch.allclose(norm(y, mask[:, None].float()), dense, atol=1e-5)
 
 
-def test_occupancy_heads_start_at_the_prior_in_both_backends():
-    bias = math.log(OCCUPANCY_PRIOR / (1 - OCCUPANCY_PRIOR))
-    for comp in (FrustumCompletion(in_channels=5, features=4, query_dim=8),
-                 SparseFrustumCompletion(in_channels=5, features=4, query_dim=8)):
+def test_occupancy_heads_start_at_their_prior_in_both_backends():
+    """Dense: the base-rate prior; sparse: the prune threshold (its heads also decide which voxels survive)."""
+    for comp, prior in ((FrustumCompletion(in_channels=5, features=4, query_dim=8), OCCUPANCY_PRIOR),
+                        (SparseFrustumCompletion(in_channels=5, features=4, query_dim=8), SPARSE_OCCUPANCY_PRIOR)):
+        bias = math.log(prior / (1 - prior))
         for head in comp.occupancy_heads:
             assert torch.allclose(head.bias, torch.full_like(head.bias, bias))
+    assert SPARSE_OCCUPANCY_PRIOR == SparseFrustumCompletion(in_channels=5, features=4, query_dim=8).prune_threshold
     vol = torch.zeros(1, 5, 8, 8, 8)
     vol[:, :, 2:6, 2:6, 2:6] = torch.randn(1, 5, 4, 4, 4)
     out = FrustumCompletion(in_channels=5, features=4, query_dim=8)(vol, torch.randn(1, 3, 8))
