@@ -9,11 +9,7 @@ from pathlib import Path
 
 import click
 
-
-def _workspace(workspace: Path | None) -> Path:
-    from tao_skill.jobs import default_workspace  # noqa: PLC0415
-
-    return Path(workspace) if workspace else default_workspace()
+from tao_skill.cli.options import JSON_OPTION, WORKSPACE_OPTION, workspace_path
 
 
 def _human_status(doc: dict) -> str:
@@ -36,9 +32,7 @@ def _human_status(doc: dict) -> str:
 
 
 def register(cli: click.Group) -> None:
-    ws = click.option("--workspace", type=click.Path(path_type=Path), default=None,
-                      help="Workspace (default $TAO_SKILL_WORKSPACE or ./tao-workspace).")
-    js = click.option("--json", "json_mode", is_flag=True, help="Print one JSON document.")
+    ws, js = WORKSPACE_OPTION, JSON_OPTION
     st = click.option("--storage", metavar="URL|env:VAR", default=None,
                       help="Study database, when the AutoML job is not in this workspace (another machine).")
 
@@ -60,7 +54,7 @@ def register(cli: click.Group) -> None:
         from tao_skill.automl.launcher import status  # noqa: PLC0415
 
         app.json_mode = json_mode
-        doc = status(study_id, _workspace(workspace), storage=storage)
+        doc = status(study_id, workspace_path(workspace), storage=storage)
         app.emit({"ok": True, **doc}, _human_status(doc))
         return 0
 
@@ -77,7 +71,7 @@ def register(cli: click.Group) -> None:
         from tao_skill.automl.launcher import resume, status  # noqa: PLC0415
 
         app.json_mode = json_mode
-        ws_path = _workspace(workspace)
+        ws_path = workspace_path(workspace)
         code = resume(study_id, ws_path, max_trials=max_trials, timeout=timeout)
         doc = status(study_id, ws_path)
         app.emit({"ok": code == 0, "exit_code": code, **doc}, _human_status(doc))
@@ -100,7 +94,7 @@ def register(cli: click.Group) -> None:
         from tao_skill.automl.launcher import worker  # noqa: PLC0415
 
         app.json_mode = json_mode
-        doc = worker(study_id, _workspace(workspace), storage=storage)
+        doc = worker(study_id, workspace_path(workspace), storage=storage)
         ran = ", ".join(f"#{t['number']} {t['state']}" for t in doc["trials_run_here"]) or "none"
         app.emit(doc, f"worker on study {doc['study']}: trials run here: {ran}")
         return 130 if doc["interrupted"] else 0

@@ -6,11 +6,13 @@ from pathlib import Path
 
 import click
 
+from tao_skill.cli.options import JSON_OPTION, WORKSPACE_OPTION, workspace_path
+
 
 def _store(workspace: Path | None):
-    from tao_skill.jobs import JobStore, default_workspace  # noqa: PLC0415
+    from tao_skill.jobs import JobStore  # noqa: PLC0415
 
-    return JobStore(workspace or default_workspace())
+    return JobStore(workspace_path(workspace))
 
 
 def _human_job(job: dict) -> str:
@@ -25,9 +27,7 @@ def _human_job(job: dict) -> str:
 
 
 def register(cli: click.Group) -> None:
-    ws = click.option("--workspace", type=click.Path(path_type=Path), default=None,
-                      help="Workspace (default $TAO_SKILL_WORKSPACE or ./tao-workspace).")
-    js = click.option("--json", "json_mode", is_flag=True, help="Print one JSON document.")
+    ws, js = WORKSPACE_OPTION, JSON_OPTION
 
     @cli.group("jobs")
     def jobs() -> None:

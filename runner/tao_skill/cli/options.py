@@ -1,4 +1,4 @@
-"""Options shared by `run` and `validate`."""
+"""Options shared by the commands: `run`/`validate` spec options, AutoML flags, --workspace and --json."""
 
 from __future__ import annotations
 
@@ -7,6 +7,16 @@ from pathlib import Path
 import click
 
 from tao_skill.jobs import default_workspace
+
+
+WORKSPACE_OPTION = click.option("--workspace", type=click.Path(path_type=Path), default=None,
+                                help="Workspace (default $TAO_SKILL_WORKSPACE or ./tao-workspace).")
+JSON_OPTION = click.option("--json", "json_mode", is_flag=True, help="Print exactly one JSON document on stdout.")
+
+
+def workspace_path(workspace: Path | None) -> Path:
+    """The --workspace value, else the default workspace."""
+    return Path(workspace) if workspace else default_workspace()
 
 
 def spec_options(func):
@@ -26,10 +36,9 @@ def spec_options(func):
         click.option("--key-env", metavar="VAR", help="Environment variable holding the encryption key "
                                                       "(default TAO_SKILL_KEY)."),
         click.option("--results-dir", metavar="URI", help="Results folder (local or s3://; default in the job dir)."),
-        click.option("--workspace", type=click.Path(path_type=Path), default=None,
-                     help="Workspace (default $TAO_SKILL_WORKSPACE or ./tao-workspace)."),
+        WORKSPACE_OPTION,
         click.option("--skill-dir", type=click.Path(path_type=Path), help="A skill directory outside the bank."),
-        click.option("--json", "json_mode", is_flag=True, help="Print exactly one JSON document on stdout."),
+        JSON_OPTION,
     ]
     for opt in reversed(opts):
         func = opt(func)
@@ -75,6 +84,6 @@ def request_from(network: str, action: str, kw: dict):
         overrides_json=kw["overrides_json"], train_dataset=kw["train_dataset"], eval_dataset=kw["eval_dataset"],
         inference_dataset=kw["inference_dataset"], automl_policy=kw["automl_policy"], request=kw["request"],
         parent_job=kw["parent_job"], ptm=kw["ptm"], resume=kw["resume"], key_env=kw["key_env"],
-        results_dir=kw["results_dir"], workspace=kw["workspace"] or default_workspace(), skill_dir=kw["skill_dir"],
+        results_dir=kw["results_dir"], workspace=workspace_path(kw["workspace"]), skill_dir=kw["skill_dir"],
         automl={k: kw.get(k) for k in AUTOML_FLAGS if k in kw},
     )
