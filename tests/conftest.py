@@ -1,11 +1,59 @@
-"""Fixtures shared by several test folders."""
+"""Fixtures shared by several test folders: the CLI in-process and as a script, a tiny VGGT-like model,
+and a loopback S3 server."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import uuid
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import torch
+
+
+@dataclass
+class Outcome:
+    """What a CLI call produced: exit code, stdout, stderr, and stdout parsed as JSON (when --json)."""
+
+    code: int
+    out: str
+    err: str
+    doc: Any = None
+
+
+@pytest.fixture
+def tao():
+    """``tao("run", ...)``: the CLI in-process through click's CliRunner, set up as ``tao_skill.cli.main`` does."""
+    from click.testing import CliRunner
+
+    from tao_skill.app import Application
+    from tao_skill.cli import cli
+
+    def invoke(*args: str, env: dict[str, str] | None = None) -> Outcome:
+        result = CliRunner().invoke(cli, list(args), obj=Application(json_mode="--json" in args), env=env,
+                                    catch_exceptions=False)
+        doc = json.loads(result.stdout) if "--json" in args and result.stdout.strip() else None
+        return Outcome(result.exit_code, result.stdout, result.stderr, doc)
+
+    return invoke
+
+
+@pytest.fixture
+def script():
+    """The installed entry point (``tao_skill.cli:main``) in a subprocess."""
+
+    def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Outcome:
+        proc = subprocess.run([sys.executable, "-c", "import sys; from tao_skill.cli import main; sys.exit(main())",
+                               *args], capture_output=True, text=True, timeout=timeout,
+                              env={**os.environ, **(env or {})})
+        doc = json.loads(proc.stdout) if "--json" in args and proc.stdout.strip() else None
+        return Outcome(proc.returncode, proc.stdout, proc.stderr, doc)
+
+    return run
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """Fixtures for the AutoML tests: a generated copy of the `hpotoy` skill (KPI a known function of lr,
-wd and optimizer), a dataset for it, an isolated workspace, and the CLI in-process or as a subprocess."""
+wd and optimizer), a dataset for it, an isolated workspace, and the CLI as a background process (the
+in-process `tao` fixture is in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,22 +9,11 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "automl_skill"
-
-
-@dataclass
-class Outcome:
-    code: int
-    out: str
-    err: str
-    doc: Any = None
 
 
 @pytest.fixture(scope="session")
@@ -61,21 +51,6 @@ def hpo(generated_skill, tmp_path, monkeypatch):
 def train_args(hpo: dict, *extra: str) -> list[str]:
     return ["run", "hpotoy", "train", "--skill-dir", str(hpo["skill"]), "--train-dataset", str(hpo["data"]),
             "--json", *extra]
-
-
-@pytest.fixture
-def tao():
-    """The CLI in-process (click's CliRunner), one JSON document parsed when --json is given."""
-    from tao_skill.app import Application
-    from tao_skill.cli import cli
-
-    def invoke(*args: str, env: dict[str, str] | None = None) -> Outcome:
-        result = CliRunner().invoke(cli, list(args), obj=Application(json_mode="--json" in args), env=env,
-                                    catch_exceptions=False)
-        doc = json.loads(result.stdout) if "--json" in args and result.stdout.strip() else None
-        return Outcome(result.exit_code, result.stdout, result.stderr, doc)
-
-    return invoke
 
 
 def spawn(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:

@@ -1,32 +1,15 @@
-"""Fixtures for the runner tests: the CLI in-process (click's CliRunner) and as a real subprocess,
-an isolated workspace, and a copy of the toy skill directory with a dataset for it."""
+"""Fixtures for the runner tests: an isolated workspace and a copy of the toy skill directory with a dataset
+for it (the CLI fixtures `tao` and `script` are in tests/conftest.py)."""
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
 REPO = Path(__file__).resolve().parents[2]
 TOY_FIXTURE = REPO / "tests" / "fixtures" / "toy_skill"
-
-
-@dataclass
-class Outcome:
-    """What a CLI call produced: exit code, stdout, stderr, and stdout parsed as JSON (when --json)."""
-
-    code: int
-    out: str
-    err: str
-    doc: Any = None
 
 
 def make_dataset(root: Path) -> Path:
@@ -58,33 +41,6 @@ def toy(tmp_path):
     return {"skill": skill, "data": make_dataset(tmp_path / "data"), "ws": tmp_path / "ws", "tmp": tmp_path}
 
 
-@pytest.fixture
-def tao():
-    """``tao("run", ...)``: the CLI in-process through click's CliRunner, exactly as the script runs it."""
-    from tao_skill.app import Application
-    from tao_skill.cli import cli
-
-    def invoke(*args: str, env: dict[str, str] | None = None) -> Outcome:
-        result = CliRunner().invoke(cli, list(args), obj=Application(), env=env, catch_exceptions=False)
-        doc = json.loads(result.stdout) if "--json" in args and result.stdout.strip() else None
-        return Outcome(result.exit_code, result.stdout, result.stderr, doc)
-
-    return invoke
-
-
-def run_script(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Outcome:
-    """The installed entry point (``tao_skill.cli:main``) in a subprocess."""
-    proc = subprocess.run([sys.executable, "-c", "import sys; from tao_skill.cli import main; sys.exit(main())", *args],
-                          capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})})
-    doc = json.loads(proc.stdout) if "--json" in args and proc.stdout.strip() else None
-    return Outcome(proc.returncode, proc.stdout, proc.stderr, doc)
-
-
-@pytest.fixture
-def script():
-    return run_script
-
-
 def toy_args(toy: dict, action: str = "train", *extra: str, dataset: bool = True) -> list[str]:
     """``run toyseg ACTION --skill-dir ... --json`` plus the dataset flags the action needs."""
     args = ["run", "toyseg", action, "--skill-dir", str(toy["skill"]), "--json"]
@@ -101,7 +57,7 @@ def toy_args(toy: dict, action: str = "train", *extra: str, dataset: bool = True
 def toy_run(tao, toy):
     """``toy_run("train", "--override", ..., env=...)``: run a toy action in-process with its dataset flags."""
 
-    def call(action: str = "train", *extra: str, dataset: bool = True, env: dict[str, str] | None = None) -> Outcome:
+    def call(action: str = "train", *extra: str, dataset: bool = True, env: dict[str, str] | None = None):
         return tao(*toy_args(toy, action, *extra, dataset=dataset), env=env)
 
     return call
