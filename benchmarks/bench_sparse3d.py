@@ -20,6 +20,7 @@ import sys
 import time
 
 import torch
+from procmem import reset_peak_rss, status_mib
 
 
 def _surface_band(grid: int, percent: float, seed: int = 0) -> torch.Tensor:
@@ -31,20 +32,6 @@ def _surface_band(grid: int, percent: float, seed: int = 0) -> torch.Tensor:
     z = torch.arange(grid).float()
     thickness = max(percent / 100.0 * grid, 1.0)
     return ((z[None, None] - depth[..., None]).abs() < thickness / 2)[None]
-
-
-def _status_mb(field: str) -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    raise KeyError(field)
-
-
-def _reset_peak_rss() -> None:
-    """Linux: writing 5 to clear_refs resets the peak resident set (VmHWM) to the current one."""
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")
 
 
 def _one(backend: str, grid: int, percent: float, features: int, channels: int, repeats: int, device: str) -> dict:
@@ -83,8 +70,8 @@ def _one(backend: str, grid: int, percent: float, features: int, channels: int, 
                 + sum(m.feats.sum() for m in out["masks_3d"])
             loss.backward()
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
-    _reset_peak_rss()
-    base = _status_mb("VmRSS")
+    reset_peak_rss()
+    base = status_mib("VmRSS")
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
         base_cuda = torch.cuda.memory_allocated()
@@ -98,7 +85,7 @@ def _one(backend: str, grid: int, percent: float, features: int, channels: int, 
         sync()
         times.append(time.perf_counter() - t0)
     peak = (torch.cuda.max_memory_allocated() - base_cuda) / 2**20 if dev.type == "cuda" else \
-        _status_mb("VmHWM") - base
+        status_mib("VmHWM") - base
     return {"voxels": int(coords.shape[0]), "time_s": min(times), "peak_mb": max(peak, 0.0)}
 
 

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from pathlib import Path
 
 import torch
+from procmem import reset_peak_rss, status_mib
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,23 +32,6 @@ def _spec(preset: str, height: int, width: int):
     overrides = {"model.backbone.preset": preset, "dataset.target_size": [width, height],
                  "dataset.reduced_target_size": [width, height], "dataset.depth_size": [height, width]}
     return load_spec(spec, overrides)
-
-
-def _status_mib(field: str) -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def _reset_peak_rss() -> None:
-    """Linux: writing 5 to clear_refs resets the peak resident set (VmHWM) to the current one."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        pass
 
 
 def _targets(batch: int, height: int, width: int, num_classes: int, device: torch.device) -> list[dict]:
@@ -79,8 +64,10 @@ def bench(preset: str, precision: str, args: argparse.Namespace) -> dict[str, fl
     times = []
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    base_rss = _status_mib("VmRSS")
-    _reset_peak_rss()
+    on_linux_cpu = device.type == "cpu" and sys.platform.startswith("linux")
+    base_rss = status_mib("VmRSS") if on_linux_cpu else 0.0
+    if on_linux_cpu:
+        reset_peak_rss()
     for step in range(args.steps + 2):
         if device.type == "cuda":
             torch.cuda.synchronize(device)
@@ -98,7 +85,7 @@ def bench(preset: str, precision: str, args: argparse.Namespace) -> dict[str, fl
             times.append(time.perf_counter() - t)
     med = statistics.median(times)
     peak = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else \
-        (_status_mib("VmHWM") - base_rss) / 1024
+        (status_mib("VmHWM") - base_rss) / 1024 if on_linux_cpu else float("nan")
     params = sum(p.numel() for p in model.parameters()) / 1e6
     return {"step_s": med, "img_per_s": args.batch / med, "peak_gib": peak, "params_m": params}
 
