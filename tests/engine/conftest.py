@@ -93,3 +93,14 @@ def trained_3d(tiny_data, trained_2d, tmp_path_factory) -> Path:
         "dataset.enable_3d": True, "train.num_epochs": 1, "train.checkpoint_2d": str(trained_2d / "latest.pth")}))
     assert run_action("train", spec) == 0
     return res
+
+
+@pytest.fixture(scope="session")
+def trained_3d_sparse(tiny_data, trained_2d, tmp_path_factory) -> Path:
+    """results folder of a 1-epoch 3D-stage run with the pure-PyTorch sparse backend."""
+    res = tmp_path_factory.mktemp("train3d_sparse")
+    spec = write_spec(res / "spec.yaml", make_spec(tiny_data, res, **{
+        "dataset.enable_3d": True, "train.num_epochs": 1, "train.checkpoint_2d": str(trained_2d / "latest.pth"),
+        "model.frustum3d.backend": "sparse"}))
+    assert run_action("train", spec) == 0
+    return res

@@ -118,22 +118,26 @@ def test_mesh_of_a_sphere_is_in_camera_space_and_coloured(tmp_path):
 
 
 # ------------------------------------------------------------------ export
-def test_export_2d_and_3d_onnx_match_pytorch(tiny_data, trained_3d, tmp_path):
+@pytest.mark.parametrize("backend", ["dense", "sparse"])
+def test_export_2d_and_3d_onnx_match_pytorch(tiny_data, backend, request, tmp_path):
+    """Both backends export both stages; then, on a real image (other voxels than the export's check input):
+    2D through onnxruntime, host lifting, 3D through onnxruntime == the model's own 3D forward."""
     from nvpanoptix3d.config import load_spec
-    from nvpanoptix3d.engine.export import Export3D, lift_for_export, pack_voxels
+    from nvpanoptix3d.engine.export import inputs_3d
     from nvpanoptix3d.engine.predict import load_trained_model
 
+    trained = request.getfixturevalue("trained_3d" if backend == "dense" else "trained_3d_sparse")
     f2, f3 = tmp_path / "m_2d.onnx", tmp_path / "m_3d.onnx"
     spec_d = make_spec(tiny_data, tmp_path, **{
-        "dataset.enable_3d": True, "export.checkpoint": str(trained_3d / "latest.pth"), "export.input_width": 160,
+        "dataset.enable_3d": True, "export.checkpoint": str(trained / "latest.pth"), "export.input_width": 160,
         "export.input_height": 120, "export.max_voxels": 40000, "export.onnx_file_2d": str(f2),
-        "export.onnx_file_3d": str(f3)})
+        "export.onnx_file_3d": str(f3), "model.frustum3d.backend": backend})
     spec_path = write_spec(tmp_path / "s.yaml", spec_d)
     assert run_action("export", spec_path) == 0
     assert "3D ONNX checked" in _log(tmp_path) and "2D ONNX checked" in _log(tmp_path)
-    # Independent check on a real image: 2D through onnxruntime, host lifting, 3D through onnxruntime.
     spec = load_spec(spec_path)
-    model, _, _ = load_trained_model(spec, str(trained_3d / "latest.pth"), key=None, what="x")
+    model, _, _ = load_trained_model(spec, str(trained / "latest.pth"), key=None, what="x")
+    assert model.backend == backend
     img = np.asarray(Image.open(sorted((tiny_data / "data").rglob("rgb_*.png"))[0]).convert("RGB"), np.float32)
     x = torch.from_numpy(img).permute(2, 0, 1)[None]
     s2 = ort.InferenceSession(str(f2), providers=["CPUExecutionProvider"])
@@ -143,22 +147,34 @@ def test_export_2d_and_3d_onnx_match_pytorch(tiny_data, trained_3d, tmp_path):
     grid = FrustumGrid.cube(32, 0.18, 0.4, 6.0)
     frustum = torch.from_numpy(grid.frustum_mask(k[0].numpy(), (160, 120)))[None]
     with torch.no_grad():
-        ref = model(x / 255.0, k, frustum)
-    assert np.allclose(o2["pred_logits"], ref["pred_logits"].numpy(), atol=1e-4)
-    out2d = {"pred_logits": torch.from_numpy(o2["pred_logits"]), "pred_masks": torch.from_numpy(o2["pred_masks"]),
-             "pred_depth": torch.from_numpy(o2["pred_depths"]), "pred_mp_occ": torch.from_numpy(o2["occupancy_preds"]),
-             "projected_features": torch.from_numpy(o2["projected_features"])}
-    coords, feats, n = pack_voxels(lift_for_export(model, out2d, k, frustum, (160, 120)), 40000)
+        ref2d = model(x / 255.0)
+    assert np.allclose(o2["pred_logits"], ref2d["pred_logits"].numpy(), atol=1e-4)
+    out2d = {"pred_logits": o2["pred_logits"], "pred_masks": o2["pred_masks"], "pred_depth": o2["pred_depths"],
+             "pred_mp_occ": o2["occupancy_preds"], "projected_features": o2["projected_features"],
+             "mask_features": o2["mask_features"], "query_features": o2["segm_decoder_out"]}
+    out2d = {n: torch.from_numpy(v) for n, v in out2d.items()}
+    with torch.no_grad():
+        ref = model.forward_3d(out2d, k, frustum, (160, 120))
+    feeds = inputs_3d(model, out2d, k, frustum, (160, 120), 40000)
+    assert list(feeds) == [i.name for i in ort.InferenceSession(str(f3)).get_inputs()]
     s3 = ort.InferenceSession(str(f3), providers=["CPUExecutionProvider"])
-    o3 = s3.run(None, {"voxel_coords": coords.numpy(), "voxel_features": feats.numpy(), "num_voxels": n.numpy(),
-                       "segm_decoder_out": o2["segm_decoder_out"]})
+    o3 = s3.run(None, {n: t.numpy() for n, t in feeds.items()})
     assert np.allclose(o3[-1][0], ref["pred_geometry"][0].numpy(), atol=1e-3)
-    assert np.allclose(o3[2][0], ref["pred_occupancy"][-1][0].numpy(), atol=1e-3)
-    assert isinstance(Export3D(model), torch.nn.Module)
+    for lvl in range(3):
+        assert np.allclose(o3[lvl][0], ref["pred_occupancy"][lvl][0].numpy(), atol=1e-3)
+        assert np.allclose(o3[3 + lvl][0], ref["pred_masks_3d"][lvl][0].numpy(), atol=1e-3)
     import onnx
 
     biggest = max(int(np.prod(t.dims)) for t in onnx.load(str(f3)).graph.initializer)
     assert biggest < 32**3, "a dense grid-sized constant was folded into the 3D model"
+
+
+def test_spconv_checkpoints_are_refused_for_3d_export_with_a_clear_error():
+    from nvpanoptix3d.engine.errors import EngineError
+    from nvpanoptix3d.engine.export import export_3d_wrapper
+
+    with pytest.raises(EngineError, match="backend=sparse to export"):
+        export_3d_wrapper(type("M", (torch.nn.Module,), {"backend": "spconv"})())
 
 
 def test_export_2d_only_from_2d_checkpoint(tiny_data, trained_2d, tmp_path):

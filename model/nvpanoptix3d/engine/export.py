@@ -7,11 +7,15 @@ export), outputs ``pred_logits`` (B, Q, C+1), ``pred_masks`` (B, Q, H/4, W/4), `
 ``projected_features`` (B, Cp, H/4, W/4) (the 3D stage's projector applied to the mask features).
 
 3D model (``export.onnx_file_3d``, 3D checkpoints only): the lifted frustum features as padded sparse
-voxels, so that an engine has static shapes. Inputs ``voxel_coords`` (max_voxels, 3) int64 grid indices,
-``voxel_features`` (max_voxels, Cin) float, ``num_voxels`` (1,) int64 (rows beyond it are padding) and
-``segm_decoder_out`` (1, Q, D); outputs ``occupancy_{0,1,2}`` (coarse -> fine) logits, ``masks_3d_{0,1,2}``
-(1, Q, ...) logits and ``geometry`` (1, X, Y, Z) voxels. The host lifts the 2D outputs
-(:func:`lift_for_export`) and packs the non-zero voxels (:func:`pack_voxels`).
+voxels, so that an engine has static input shapes. Inputs ``voxel_coords`` (max_voxels, 3) int64 grid
+indices, ``voxel_features`` (max_voxels, Cin) float, ``num_voxels`` (1,) int64 (rows beyond it are padding)
+and ``segm_decoder_out`` (1, Q, D); outputs ``occupancy_{0,1,2}`` (coarse -> fine) logits, ``masks_3d_{0,1,2}``
+(1, Q, ...) logits and ``geometry`` (1, X, Y, Z) voxels. The host lifts the 2D outputs and packs the voxels
+(:func:`inputs_3d`). The ``dense`` backend scatters the voxels into the grid and runs its U-Net; the
+``sparse`` backend runs its sparse convolutions on the voxels themselves (kernel maps through a dense
+key table while exporting, see ``sparse.kernel_map``) and takes one more input, ``frustum_mask``
+(1, X, Y, Z) uint8, the camera frustum in which the coarse level is completed. Both give the same
+outputs, so consumers do not depend on the backend.
 
 Both files are checked with ``onnx.checker`` and run with onnxruntime on the export inputs; outputs must
 match PyTorch within ``TOLERANCE`` (max |diff| / max(|PyTorch|, 1)), else the action fails.
@@ -81,10 +85,62 @@ class Export3D(nn.Module):
         return (*out["pred_occupancy"], *out["pred_masks_3d"], out["pred_geometry"])
 
 
+class Export3DSparse(nn.Module):
+    """Completion of the sparse backend from padded voxels: the first ``num_voxels`` rows are the active set."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.completion = model.completion
+        self.dims = tuple(int(d) for d in model.reprojection.dims)
+        self.truncation = model.truncation
+
+    def forward(self, voxel_coords: torch.Tensor, voxel_features: torch.Tensor, num_voxels: torch.Tensor,
+                frustum_mask: torch.Tensor, queries: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """voxel_coords (N, 3) int64 sorted by linear index, voxel_features (N, C), num_voxels (1,) int64,
+        frustum_mask (1, X, Y, Z) uint8, queries (1, Q, D)."""
+        from nvpanoptix3d.network.frustum3d.sparse import SparseTensor  # noqa: PLC0415
+        from nvpanoptix3d.network.frustum3d.sparse_completion import densify  # noqa: PLC0415
+
+        rows = (torch.arange(voxel_coords.shape[0], device=voxel_coords.device) < num_voxels).nonzero()[:, 0]
+        xyz = voxel_coords[rows]
+        x = SparseTensor(torch.cat([torch.zeros_like(xyz[:, :1]), xyz], 1), voxel_features[rows], self.dims, 1)
+        out = densify(self.completion(x, queries, frustum_mask > 0, None), self.truncation)
+        return (*out["pred_occupancy"], *out["pred_masks_3d"], out["pred_geometry"])
+
+
+def export_3d_wrapper(model: nn.Module) -> nn.Module:
+    """The exportable 3D module of ``model``'s backend (Export3D or Export3DSparse)."""
+    backend = getattr(model, "backend", "dense")
+    if backend == "dense":
+        return Export3D(model).eval()
+    if backend == "sparse":
+        return Export3DSparse(model).eval()
+    raise EngineError(f"3D ONNX export supports model.frustum3d.backend=dense or sparse; {backend!r} layers run "
+                      f"only in spconv's CUDA kernels (retrain or fine-tune with backend=sparse to export)")
+
+
+@torch.no_grad()
+def inputs_3d(model: nn.Module, out2d: dict[str, torch.Tensor], intrinsic: torch.Tensor, frustum: torch.Tensor,
+              image_size: tuple[int, int], max_voxels: int) -> dict[str, torch.Tensor]:
+    """The 3D ONNX model's inputs for one image, by name and in its input order: lift the 2D outputs and
+    pad the voxels to ``max_voxels`` rows (host-side part of the 3D stage)."""
+    lifted = lift_for_export(model, out2d, intrinsic, frustum, image_size)
+    budget = int(frustum[:1].sum())
+    if isinstance(lifted, torch.Tensor):
+        coords, feats, count = pack_voxels(lifted, max_voxels, budget)
+        extra = {}
+    else:
+        coords, feats, count = pack_sparse(lifted.coords[:, 1:], lifted.feats, max_voxels, budget)
+        extra = {"frustum_mask": frustum[:1].to(torch.uint8)}
+    return {"voxel_coords": coords, "voxel_features": feats, "num_voxels": count, **extra,
+            "segm_decoder_out": out2d["query_features"][:1]}
+
+
 @torch.no_grad()
 def lift_for_export(model: nn.Module, out2d: dict[str, torch.Tensor], intrinsic: torch.Tensor,
-                    frustum: torch.Tensor, image_size: tuple[int, int]) -> torch.Tensor:
-    """The lifted volume (B, Cin, X, Y, Z) the 3D ONNX model consumes (host-side part of the 3D stage)."""
+                    frustum: torch.Tensor, image_size: tuple[int, int]):
+    """The lifted volume (B, Cin, X, Y, Z) (dense backend) or voxels (SparseTensor, sparse backend) the 3D
+    ONNX model consumes."""
     from nvpanoptix3d.network.frustum3d.model import semantic_probabilities  # noqa: PLC0415
 
     sem = semantic_probabilities(out2d["pred_logits"], out2d["pred_masks"])
@@ -104,15 +160,20 @@ def pack_voxels(volume: torch.Tensor, max_voxels: int,
     vol = volume[0]
     nz = vol.abs().amax(0) > 0
     coords = nz.nonzero()
+    return pack_sparse(coords, vol[:, coords[:, 0], coords[:, 1], coords[:, 2]].T, max_voxels, frustum_voxels)
+
+
+def pack_sparse(coords: torch.Tensor, feats: torch.Tensor, max_voxels: int,
+                frustum_voxels: int | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(N, 3) voxel coordinates and (N, C) features padded to ``max_voxels`` rows, plus the count (1,)."""
     n = coords.shape[0]
     if n > max_voxels:
         hint = f" to at least {frustum_voxels} (the voxels of the camera frustum)" if frustum_voxels else ""
         raise EngineError(f"the lifted volume has {n} non-empty voxels, more than export.max_voxels={max_voxels}; "
                           f"raise export.max_voxels{hint}")
-    feats = vol[:, coords[:, 0], coords[:, 1], coords[:, 2]].T
     pc = torch.zeros(max_voxels, 3, dtype=torch.int64)
-    pf = torch.zeros(max_voxels, vol.shape[0], dtype=vol.dtype)
-    pc[:n], pf[:n] = coords, feats
+    pf = torch.zeros(max_voxels, feats.shape[1], dtype=feats.dtype)
+    pc[:n], pf[:n] = coords.long(), feats
     return pc, pf, torch.tensor([n], dtype=torch.int64)
 
 
@@ -164,6 +225,20 @@ def _to_np(t: torch.Tensor) -> np.ndarray:
     return t.detach().cpu().numpy()
 
 
+@torch.no_grad()
+def _direct_3d(model: nn.Module, out2d: dict[str, torch.Tensor], intrinsic: torch.Tensor, frustum: torch.Tensor,
+               image_size: tuple[int, int]) -> list[torch.Tensor]:
+    """The model's own 3D outputs (no padding, no wrapper) for the export self-check."""
+    lifted = lift_for_export(model, out2d, intrinsic, frustum, image_size)
+    if model.backend == "dense":
+        out = model.completion(lifted, out2d["query_features"])
+    else:
+        from nvpanoptix3d.network.frustum3d.sparse_completion import densify  # noqa: PLC0415
+
+        out = densify(model.completion(lifted, out2d["query_features"], frustum, None), model.truncation)
+    return [*out["pred_occupancy"], *out["pred_masks_3d"], out["pred_geometry"]]
+
+
 def run_export(spec: Any, results_dir: Path) -> dict[str, Any]:
     ex = spec.export
     model, stage, meta = load_trained_model(spec, ex.checkpoint, key=encryption_key(spec), what="export.checkpoint")
@@ -190,9 +265,10 @@ def run_export(spec: Any, results_dir: Path) -> dict[str, Any]:
             log.warning("export.onnx_file_3d is set but %s is a 2D-stage checkpoint: no 3D model exported",
                         meta["path"])
         return result
-    if getattr(spec.model.frustum3d, "backend", "dense") != "dense":
-        raise EngineError(f"3D ONNX export supports model.frustum3d.backend=dense only (this spec uses "
-                          f"{spec.model.frustum3d.backend!r}); the 2D model was written to {path_2d}")
+    try:
+        wrapper3d = export_3d_wrapper(model)
+    except EngineError as exc:
+        raise EngineError(f"{exc}; the 2D model was written to {path_2d}") from None
     path_3d = Path(ex.onnx_file_3d or results_dir / "model_3d.onnx")
     from nvpanoptix3d.geometry import FRONT3D_INTRINSIC, FrustumGrid, scale_intrinsic  # noqa: PLC0415
 
@@ -204,24 +280,20 @@ def run_export(spec: Any, results_dir: Path) -> dict[str, Any]:
     frustum = torch.from_numpy(grid.frustum_mask(k[0].numpy(), size))[None]
     out2d = dict(zip(["pred_logits", "pred_masks", "pred_depth", "pred_mp_occ", "mask_features", "depth_features",
                       "query_features", "projected_features"], [t[:1] for t in ref2d]))
-    volume = lift_for_export(model, out2d, k, frustum, size)
-    coords, feats, count = pack_voxels(volume, ex.max_voxels, int(frustum.sum()))
-    queries = out2d["query_features"]
-    wrapper3d = Export3D(model).eval()
+    feeds = inputs_3d(model, out2d, k, frustum, size, ex.max_voxels)
     with torch.no_grad():
-        ref3d = wrapper3d(coords, feats, count, queries)
-        dense = model.completion(volume, queries)
-    direct = [*dense["pred_occupancy"], *dense["pred_masks_3d"], dense["pred_geometry"]]
+        ref3d = wrapper3d(*feeds.values())
+        direct = _direct_3d(model, out2d, k, frustum, size)
     pack_err = max(float((a - b).abs().max()) for a, b in zip(ref3d, direct))
     if pack_err > 1e-4:
-        raise EngineError(f"internal check failed: the padded-voxel 3D path differs from the dense one by {pack_err:.2e}")
-    log.info("exporting the 3D stage (grid %s, max_voxels %d, %d voxels in the check input) to %s", grid.dims,
-             ex.max_voxels, int(count), path_3d)
-    in3d = ["voxel_coords", "voxel_features", "num_voxels", "segm_decoder_out"]
-    _export(wrapper3d, (coords, feats, count, queries), path_3d, input_names=in3d, output_names=list(OUTPUTS_3D),
+        raise EngineError(f"internal check failed: the padded-voxel 3D path differs from the model's by {pack_err:.2e}")
+    log.info("exporting the 3D stage (backend %s, grid %s, max_voxels %d, %d voxels in the check input) to %s",
+             model.backend, grid.dims, ex.max_voxels, int(feeds["num_voxels"]), path_3d)
+    in3d = list(feeds)
+    _export(wrapper3d, tuple(feeds.values()), path_3d, input_names=in3d, output_names=list(OUTPUTS_3D),
             dynamic_axes=None, opset=ex.opset_version, verbose=ex.verbose)
-    diffs3d = check_onnx(path_3d, dict(zip(in3d, map(_to_np, (coords, feats, count, queries)))),
-                         [_to_np(t) for t in ref3d], list(OUTPUTS_3D))
+    diffs3d = check_onnx(path_3d, {n: _to_np(t) for n, t in feeds.items()}, [_to_np(t) for t in ref3d],
+                         list(OUTPUTS_3D))
     log.info("3D ONNX checked: onnxruntime vs PyTorch max relative difference %.2e (tolerance %g)",
              max(diffs3d.values()), TOLERANCE)
     result.update({"onnx_file_3d": str(path_3d), "diffs_3d": diffs3d})

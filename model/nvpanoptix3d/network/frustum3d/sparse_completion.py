@@ -17,8 +17,8 @@ from torch import nn
 
 from nvpanoptix3d.network.frustum3d.completion import init_occupancy_bias
 from nvpanoptix3d.network.frustum3d.sparse import SparseTensor, get_backend
-from nvpanoptix3d.network.frustum3d.sparse.conv import (SparseInstanceNorm, SparseLinear, SparseReLU, gather_at,
-                                                        keys_of, select)
+from nvpanoptix3d.network.frustum3d.sparse.conv import (SparseInstanceNorm, SparseLinear, SparseReLU, exporting,
+                                                        gather_at, keys_of, select)
 
 ABSENT_LOGIT = -12.0  # occupancy / mask logit of voxels that were pruned or never active
 # The heads here also decide pruning (children only under p > prune_threshold), so they start at the
@@ -72,18 +72,19 @@ class SparseFrustumCompletion(nn.Module):
         """Every coarse frustum voxel, with the encoder features where the encoder has them."""
         coarse = F.adaptive_max_pool3d(frustum[:, None].float(), e2.spatial_shape)[:, 0] > 0
         coords = coarse.nonzero()
-        shell = SparseTensor(coords, e2.feats.new_zeros(coords.shape[0], 0), e2.spatial_shape, e2.batch_size, e2.stride)
-        return shell.replace(gather_at(e2, coords))
+        return SparseTensor(coords, gather_at(e2, coords), e2.spatial_shape, e2.batch_size, e2.stride)
 
     def _prune(self, x: SparseTensor, logits: torch.Tensor, keep_target: torch.Tensor | None) -> SparseTensor:
         keep = logits > torch.logit(torch.tensor(self.prune_threshold)).item()
+        limit = max(self.max_voxels // 8, 1) * x.batch_size
+        if exporting():
+            return select(x, _export_keep(logits, keep, limit))
         forced = torch.zeros_like(keep)
         if keep_target is not None:
             b, i, j, k = x.coords.unbind(1)
             forced = keep_target[b, i, j, k]
             keep = keep | forced
         rows = keep.nonzero().flatten()
-        limit = max(self.max_voxels // 8, 1) * x.batch_size
         if rows.numel() > limit:
             rows = rows[_rank_keep(logits[rows], keys_of(x)[rows], forced[rows], limit)]
         return select(x, rows)
@@ -120,9 +121,20 @@ class SparseFrustumCompletion(nn.Module):
         return {"occupancy": occ_out, "masks_3d": mask_out, "geometry": geometry}
 
 
+def _export_keep(logits: torch.Tensor, keep: torch.Tensor, limit: int) -> torch.Tensor:
+    """The rows :meth:`SparseFrustumCompletion._prune` keeps in evaluation, without data-dependent branches
+    (one image, no forced rows): the kept rows by descending logit, the first ``limit``, in row order."""
+    score = torch.where(keep, logits, torch.full_like(logits, float("-inf")))
+    best, order = torch.sort(score, descending=True)
+    rows = order[:limit][best[:limit] > float("-inf")]
+    return torch.sort(rows).values
+
+
 def _query_masks(emb: torch.Tensor, queries: torch.Tensor, batch: torch.Tensor) -> torch.Tensor:
     """(N, Q) mask logits: each voxel's embedding dotted with its own image's projected queries (B, Q, f),
     one GEMM per image so no (N, Q, f) tensor is formed."""
+    if queries.shape[0] == 1:
+        return emb @ queries[0].T
     out = emb.new_zeros(emb.shape[0], queries.shape[1])
     for b in range(queries.shape[0]):
         rows = (batch == b).nonzero().flatten()

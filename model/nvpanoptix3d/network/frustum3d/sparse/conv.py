@@ -12,17 +12,31 @@ import math
 import torch
 from torch import nn
 
-from nvpanoptix3d.network.frustum3d.sparse.kernel_map import (CoordIndex, KernelMap, kernel_offsets, linearize,
+from nvpanoptix3d.network.frustum3d.sparse.kernel_map import (CoordIndex, DenseCoordIndex, KernelMap,
+                                                             kernel_offsets, linearize, make_index, neighbor_table,
                                                              strided_map, strided_output_coords,
-                                                             strided_output_shape, submanifold_map)
+                                                             strided_output_shape, strided_queries,
+                                                             submanifold_map, submanifold_queries)
 from nvpanoptix3d.network.frustum3d.sparse.tensor import SparseTensor
 
 
-def coord_index(x: SparseTensor) -> CoordIndex:
+def coord_index(x: SparseTensor) -> CoordIndex | DenseCoordIndex:
     """The tensor's lookup table, built once and cached with its coordinates."""
     if "index" not in x.cache:
-        x.cache["index"] = CoordIndex(x.coords, x.spatial_shape)
+        x.cache["index"] = make_index(x.coords, x.spatial_shape, x.batch_size)
     return x.cache["index"]
+
+
+def exporting() -> bool:
+    return torch.onnx.is_in_onnx_export()
+
+
+def gather_gemm(feats: torch.Tensor, weight: torch.Tensor, neighbors: torch.Tensor) -> torch.Tensor:
+    """sum over offsets k of feats[neighbors[:, k]] @ weight[k] (absent neighbours read a zero row) as one
+    gather and one GEMM: no data-dependent sizes, so it traces into a static ONNX graph. weight (K, Cin, Cout)."""
+    padded = torch.cat([torch.zeros_like(feats[:1]), feats])
+    gathered = padded[neighbors + 1]  # (N_out, K, Cin)
+    return gathered.flatten(1) @ weight.reshape(-1, weight.shape[-1])
 
 
 class _GatherGemmScatter(torch.autograd.Function):
@@ -100,6 +114,11 @@ class SubmanifoldConv3d(_ConvBase):
         super().__init__(cin, cout, kernel_size, bias)
 
     def forward(self, x: SparseTensor) -> SparseTensor:
+        if exporting():
+            key = ("subm_neighbors", self.kernel_size)
+            if key not in x.cache:
+                x.cache[key] = neighbor_table(coord_index(x), submanifold_queries(x.coords, self.kernel_size))
+            return x.replace(self._finish(gather_gemm(x.feats, self._kernel(), x.cache[key])))
         key = ("subm", self.kernel_size)
         if key not in x.cache:
             x.cache[key] = submanifold_map(x.coords, x.spatial_shape, self.kernel_size, coord_index(x))
@@ -116,14 +135,19 @@ class SparseConv3d(_ConvBase):
 
     def forward(self, x: SparseTensor) -> SparseTensor:
         k, s, p = self.kernel_size, self.stride, self.padding
+        out_shape = strided_output_shape(x.spatial_shape, k, s, p)
+        if exporting():
+            out_coords = strided_output_coords(x.coords, x.spatial_shape, k, s, p)
+            neighbors = neighbor_table(coord_index(x), strided_queries(out_coords, k, s, p))
+            feats = self._finish(gather_gemm(x.feats, self._kernel(), neighbors))
+            return SparseTensor(out_coords, feats, out_shape, x.batch_size, x.stride * s)
         key = ("down", k, s, p)
         if key not in x.cache:
             out_coords = strided_output_coords(x.coords, x.spatial_shape, k, s, p)
             x.cache[key] = (out_coords, strided_map(x.coords, x.spatial_shape, out_coords, k, s, p, coord_index(x)))
         out_coords, kmap = x.cache[key]
         feats = self._finish(apply_kernel_map(x.feats, self._kernel(), kmap, out_coords.shape[0]))
-        return SparseTensor(out_coords, feats, strided_output_shape(x.spatial_shape, k, s, p), x.batch_size,
-                            x.stride * s)
+        return SparseTensor(out_coords, feats, out_shape, x.batch_size, x.stride * s)
 
 
 class GenerativeConvTranspose3d(nn.Module):
@@ -140,14 +164,14 @@ class GenerativeConvTranspose3d(nn.Module):
         self.bias = nn.Parameter(ref.bias.detach().clone()) if bias else None
 
     def forward(self, x: SparseTensor) -> SparseTensor:
-        n, cin = x.feats.shape
         offsets = kernel_offsets(2, x.coords.device)  # (8, 3)
-        w = self.weight.flatten(2).permute(0, 2, 1).reshape(cin, 8 * self.out_channels)
-        feats = (x.feats @ w).reshape(n * 8, self.out_channels)
+        w = self.weight.flatten(2).permute(0, 2, 1).reshape(self.in_channels, 8 * self.out_channels)
+        feats = (x.feats @ w).reshape(-1, self.out_channels)  # -1, not N * 8: sizes stay symbolic in ONNX
         if self.bias is not None:
             feats = feats + self.bias
-        xyz = (x.coords[:, None, 1:] * 2 + offsets[None]).reshape(-1, 3)
-        coords = torch.cat([x.coords[:, :1].repeat_interleave(8, 0), xyz], 1)
+        offsets = torch.cat([torch.zeros_like(offsets[:, :1]), offsets], 1)
+        scale = torch.tensor([1, 2, 2, 2], device=x.coords.device)
+        coords = ((x.coords * scale)[:, None, :] + offsets[None]).reshape(-1, 4)
         shape = tuple(2 * d for d in x.spatial_shape)
         return SparseTensor(coords, feats, shape, x.batch_size, max(x.stride // 2, 1))
 
@@ -162,16 +186,19 @@ class SparseInstanceNorm(nn.Module):
         self.bias = nn.Parameter(torch.zeros(channels)) if affine else None
 
     def forward(self, x: SparseTensor) -> SparseTensor:
-        b = x.coords[:, 0]
         f = x.feats
         if f.dtype in (torch.float16, torch.bfloat16):  # statistics in fp32 under autocast, as nn.InstanceNorm3d
             f = f.float()
-        count = torch.zeros(x.batch_size, 1, dtype=f.dtype, device=f.device).index_add(
-            0, b, torch.ones_like(f[:, :1])).clamp(min=1)
-        mean = f.new_zeros(x.batch_size, f.shape[1]).index_add(0, b, f) / count
-        centred = f - mean[b]
-        var = f.new_zeros(x.batch_size, f.shape[1]).index_add(0, b, centred * centred) / count
-        out = centred * torch.rsqrt(var[b] + self.eps)
+        # Per-sample sums as a (B, N) one-hot GEMM rather than index_add: the same result, and it exports to
+        # ONNX (index_add becomes a ScatterND that drops repeated indices).
+        member = (x.coords[:, 0][None] == torch.arange(x.batch_size, device=f.device)[:, None]).to(f.dtype)
+        with torch.autocast(f.device.type, enabled=False):
+            count = member.sum(1, keepdim=True).clamp(min=1)
+            mean = (member @ f) / count
+            centred = f - member.T @ mean
+            var = (member @ (centred * centred)) / count
+            scale = member.T @ torch.rsqrt(var + self.eps)
+        out = centred * scale
         if self.weight is not None:
             out = out * self.weight + self.bias
         return x.replace(out.to(x.feats.dtype))
@@ -197,8 +224,8 @@ def select(x: SparseTensor, rows: torch.Tensor) -> SparseTensor:
 def gather_at(x: SparseTensor, coords: torch.Tensor) -> torch.Tensor:
     """Features of ``x`` at ``coords`` (same level), zeros where ``x`` has no voxel (skip connections)."""
     rows = coord_index(x).lookup(coords)
-    padded = torch.cat([x.feats, x.feats.new_zeros(1, x.feats.shape[1])])
-    return padded[torch.where(rows >= 0, rows, torch.full_like(rows, x.num_voxels))]
+    padded = torch.cat([torch.zeros_like(x.feats[:1]), x.feats])  # row 0 reads as "absent" (rows + 1 = 0)
+    return padded[rows + 1]
 
 
 def keys_of(x: SparseTensor) -> torch.Tensor:

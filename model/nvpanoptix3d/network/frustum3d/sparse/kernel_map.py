@@ -1,9 +1,14 @@
 """Coordinate hashing with plain torch ops: linear keys, a sorted key table and binary search.
 
 ``torch.sort`` + ``torch.searchsorted`` replace a GPU hash table: O(N log N) to build, O(log N) per
-query, memory O(N) (never the grid volume), and the same code runs on CPU and CUDA. A kernel map lists,
-for every kernel offset, the (input row, output row) pairs that the offset connects; a sparse
-convolution is then one gather - GEMM - scatter per offset.
+query, memory O(N) (never the grid volume), and the same code runs on CPU and CUDA. A neighbour table
+(N_out, K) holds, for every output site and kernel offset, the input row the offset reaches (-1 where
+none); a kernel map lists, per offset, the (input row, output row) pairs of that table, so a sparse
+convolution is one gather - GEMM - scatter per offset.
+
+ONNX has no binary search, so while ``torch.onnx.export`` traces the network :func:`coord_index` builds
+a :class:`DenseCoordIndex` instead: a key -> row table over the whole grid (memory O(grid), lookups
+O(1)), made only of Scatter/Gather ops that onnxruntime and TensorRT run.
 """
 
 from __future__ import annotations
@@ -50,10 +55,58 @@ class CoordIndex:
         return torch.where(found, self.order[pos], torch.full_like(pos, -1))
 
 
+class DenseCoordIndex:
+    """Row lookup through a dense key -> row table (``num_keys`` = batch x grid volume entries).
+
+    Built from the coordinates alone (the table is derived from an input tensor, so an exporter cannot
+    fold it into a constant of the grid's size); used for ONNX export, where searchsorted does not exist."""
+
+    def __init__(self, coords: torch.Tensor, shape: tuple[int, int, int], batch_size: int) -> None:
+        self.shape = tuple(shape)
+        self.num_keys = batch_size * self.shape[0] * self.shape[1] * self.shape[2]
+        keys = linearize(coords, self.shape)
+        rows = torch.ones_like(keys).cumsum(0) - 1
+        absent = (torch.zeros_like(keys[:1]) - 1).expand(self.num_keys + 1)
+        self.table = absent.index_put((keys,), rows)
+
+    def lookup(self, query: torch.Tensor) -> torch.Tensor:
+        """(M, 4) coordinates -> (M,) row index, -1 where absent or outside the grid."""
+        inside = in_bounds(query[:, 1:], self.shape)
+        keys = torch.where(inside, linearize(query, self.shape), torch.full_like(query[:, 0], self.num_keys))
+        return self.table[keys]
+
+
+def make_index(coords: torch.Tensor, shape: tuple[int, int, int], batch_size: int) -> CoordIndex | DenseCoordIndex:
+    """The sorted-key index, or the dense table while an ONNX export traces the network."""
+    if torch.onnx.is_in_onnx_export():
+        return DenseCoordIndex(coords, shape, batch_size)
+    return CoordIndex(coords, shape)
+
+
+def neighbor_table(index: CoordIndex | DenseCoordIndex, queries: torch.Tensor) -> torch.Tensor:
+    """queries (N_out, K, 4) -> (N_out, K) input rows, -1 where the offset reaches no active site."""
+    k = queries.shape[1]
+    return index.lookup(queries.reshape(-1, 4)).reshape(-1, k)
+
+
+def submanifold_queries(coords: torch.Tensor, kernel_size: int) -> torch.Tensor:
+    """(N, K, 4): the site reached by each offset of a centred kernel at every input site."""
+    off = kernel_offsets(kernel_size, coords.device) - kernel_size // 2
+    off = torch.cat([torch.zeros_like(off[:, :1]), off], 1)
+    return coords[:, None, :] + off[None]
+
+
+def strided_queries(out_coords: torch.Tensor, k: int, s: int, p: int) -> torch.Tensor:
+    """(N_out, K, 4): input site y*s - p + o of every offset o at every output site y."""
+    off = kernel_offsets(k, out_coords.device) - p
+    off = torch.cat([torch.zeros_like(off[:, :1]), off], 1)
+    scale = torch.tensor([1, s, s, s], device=out_coords.device)
+    return (out_coords * scale)[:, None, :] + off[None]
+
+
 def _offset_pairs(index: CoordIndex, queries: torch.Tensor) -> KernelMap:
     """queries (N_out, K, 4): one batched lookup, then the (input row, output row) pairs per offset."""
-    n, k = queries.shape[:2]
-    found = index.lookup(queries.reshape(n * k, 4)).reshape(n, k)
+    found = neighbor_table(index, queries)
     valid = found >= 0
     offs, out_rows = valid.T.nonzero().unbind(1)  # grouped by offset, rows ascending
     counts = valid.sum(0).tolist()
@@ -64,9 +117,7 @@ def submanifold_map(coords: torch.Tensor, shape: tuple[int, int, int], kernel_si
                     index: CoordIndex | None = None) -> KernelMap:
     """Outputs at the input sites; offset o connects site p + o - k//2 to p."""
     index = index or CoordIndex(coords, shape)
-    q = coords[:, None, :].repeat(1, kernel_size ** 3, 1)
-    q[:, :, 1:] += kernel_offsets(kernel_size, coords.device) - kernel_size // 2
-    return _offset_pairs(index, q)
+    return _offset_pairs(index, submanifold_queries(coords, kernel_size))
 
 
 def strided_output_shape(shape: tuple[int, int, int], k: int, s: int, p: int) -> tuple[int, int, int]:
@@ -101,6 +152,4 @@ def strided_map(in_coords: torch.Tensor, in_shape: tuple[int, int, int], out_coo
                 p: int, index: CoordIndex | None = None) -> KernelMap:
     """Offset o connects input site y*s - p + o to output site y (cross-correlation, as conv3d)."""
     index = index or CoordIndex(in_coords, in_shape)
-    q = out_coords[:, None, :].repeat(1, k ** 3, 1)
-    q[:, :, 1:] = q[:, :, 1:] * s - p + kernel_offsets(k, out_coords.device)
-    return _offset_pairs(index, q)
+    return _offset_pairs(index, strided_queries(out_coords, k, s, p))

@@ -35,8 +35,10 @@ class SparseTensor:
 
     def dense(self, fill: float = 0.0) -> torch.Tensor:
         """(B, C, X, Y, Z) volume with ``fill`` where no voxel is active."""
-        c = self.feats.shape[1]
-        out = self.feats.new_full((self.batch_size, *self.spatial_shape, c), fill)
+        # The fill row is derived from the features (a sum, so empty sets work too): an ONNX exporter must
+        # not fold a grid-sized constant into the file.
+        base = self.feats.sum(0) * 0 + fill
+        out = base.expand(self.batch_size, *self.spatial_shape, base.shape[0])
         b, x, y, z = self.coords.unbind(1)
         out = out.index_put((b, x, y, z), self.feats)
         return out.permute(0, 4, 1, 2, 3)
