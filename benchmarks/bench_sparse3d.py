@@ -1,6 +1,7 @@
 """3D stage cost, sparse vs dense, at several occupancy levels: one training step (forward + backward).
 
     python benchmarks/bench_sparse3d.py [--grid 64] [--occupancy 1 5 20] [--features 8] [--device cpu|cuda]
+                                        [--algorithm auto|pairs|neighbors]
 
 The input is a band of lifted voxels around a random smooth depth surface (what lifting produces): its
 thickness sets the occupancy (% of the grid). Both networks have the same layer sizes (features,
@@ -34,11 +35,14 @@ def _surface_band(grid: int, percent: float, seed: int = 0) -> torch.Tensor:
     return ((z[None, None] - depth[..., None]).abs() < thickness / 2)[None]
 
 
-def _one(backend: str, grid: int, percent: float, features: int, channels: int, repeats: int, device: str) -> dict:
+def _one(backend: str, grid: int, percent: float, features: int, channels: int, repeats: int, device: str,
+         algorithm: str = "auto") -> dict:
     from nvpanoptix3d.network.frustum3d.completion import FrustumCompletion  # noqa: PLC0415
+    from nvpanoptix3d.network.frustum3d.sparse.conv import set_conv_algorithm  # noqa: PLC0415
     from nvpanoptix3d.network.frustum3d.sparse import SparseTensor  # noqa: PLC0415
     from nvpanoptix3d.network.frustum3d.sparse_completion import SparseFrustumCompletion  # noqa: PLC0415
 
+    set_conv_algorithm(algorithm)
     torch.manual_seed(0)
     dev = torch.device(device)
     band = _surface_band(grid, percent).to(dev)
@@ -98,16 +102,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--threads", type=int, default=0, help="torch threads on CPU (0 = default)")
+    p.add_argument("--algorithm", default="auto", choices=["auto", "pairs", "neighbors"],
+                   help="sparse convolution: per-offset pairs, neighbour-table GEMM, or auto (GPU: neighbours)")
     p.add_argument("--_child", nargs=2, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
     if a._child:
         print(json.dumps(_one(a._child[0], a.grid, float(a._child[1]), a.features, a.channels, a.repeats,
-                              a.device)))
+                              a.device, a.algorithm)))
         return 0
     print(f"3D stage, one training step (forward + backward), grid {a.grid}^3, features {a.features}, "
-          f"{a.channels} input channels, device {a.device}"
+          f"{a.channels} input channels, sparse convolution {a.algorithm}, device {a.device}"
           + (f" ({torch.cuda.get_device_name()})" if a.device == "cuda" else f" ({torch.get_num_threads()} threads)"))
     print(f"{'occupancy':>9} {'voxels':>8} | {'dense s':>8} {'dense MB':>9} | {'sparse s':>8} {'sparse MB':>9} | "
           f"{'time x':>7} {'mem x':>7}")
@@ -116,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         for backend in ("dense", "sparse"):
             cmd = [sys.executable, __file__, "--grid", str(a.grid), "--features", str(a.features), "--channels",
                    str(a.channels), "--repeats", str(a.repeats), "--device", a.device, "--threads", str(a.threads),
-                   "--_child", backend, str(pct)]
+                   "--algorithm", a.algorithm, "--_child", backend, str(pct)]
             out = subprocess.run(cmd, capture_output=True, text=True, check=True)
             res[backend] = json.loads(out.stdout.strip().splitlines()[-1])
         d, s = res["dense"], res["sparse"]

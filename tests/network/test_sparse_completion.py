@@ -94,7 +94,7 @@ def _scene():
     return k, frustum, [occ]
 
 
-def test_sparse_two_stage_model_forward_contract_and_backward():
+def test_sparse_two_stage_model_forward_contract_and_backward(conv_algorithm):
     model = _model()
     k, frustum, occ = _scene()
     out = model(torch.rand(1, 3, 48, 64), k, frustum, occupancy=occ)
@@ -142,7 +142,7 @@ def test_is_3d_key_uses_top_level_module_names():
     assert names_2d and all(n.split(".")[0] in ("projector", "completion") for n in names_2d)
 
 
-def test_sparse_model_trains_under_bf16_autocast():
+def test_sparse_model_trains_under_bf16_autocast(conv_algorithm):
     """Mixed precision reaches the sparse GEMMs (a custom autograd Function is not cast by autocast): the
     forward/backward must run and stay close to fp32 (bf16 keeps ~3 significant digits)."""
     k, frustum, occ = _scene()
@@ -162,6 +162,32 @@ def test_sparse_model_trains_under_bf16_autocast():
     (l32, g32), (l16, g16) = grads[None], grads[torch.bfloat16]
     assert abs(l16 - l32) < 0.02 * abs(l32) + 1e-3
     assert torch.nn.functional.cosine_similarity(g16.flatten(), g32.flatten(), dim=0) > 0.95
+
+
+def test_both_convolution_algorithms_give_the_same_network_and_gradients():
+    """The per-offset pairs and the neighbour-table GEMM are the same convolution: whole-network outputs and
+    parameter gradients agree (float64, so only summation order differs)."""
+    from nvpanoptix3d.network.frustum3d.sparse.conv import set_conv_algorithm
+
+    k, frustum, occ = _scene()
+    images = torch.rand(1, 3, 48, 64, dtype=torch.float64)
+    results = {}
+    for algo in ("pairs", "neighbors"):
+        previous = set_conv_algorithm(algo)
+        try:
+            model = _model().double()
+            out = model(images, k.double(), frustum, occupancy=occ)
+            loss = sum(o.sigmoid().mean() for o in out["pred_occupancy"]) + out["pred_geometry"].mean() \
+                + sum(m.sigmoid().mean() for m in out["pred_masks_3d"])
+            loss.backward()
+        finally:
+            set_conv_algorithm(previous)
+        results[algo] = (out["pred_geometry"], {n: p.grad for n, p in model.completion.named_parameters()})
+    (g_a, grads_a), (g_b, grads_b) = results["pairs"], results["neighbors"]
+    assert torch.allclose(g_a, g_b, atol=1e-10)
+    assert grads_a.keys() == grads_b.keys()
+    for name in grads_a:
+        assert torch.allclose(grads_a[name], grads_b[name], atol=1e-9), name
 
 
 @pytest.mark.cuda_ops

@@ -56,7 +56,7 @@ def _compare(sparse_layer, dense_fn, vol, mask):
 
 @pytest.mark.parametrize("seed", [0, 1])
 @pytest.mark.parametrize("kernel_size", [3, 1])
-def test_submanifold_equals_conv3d_at_active_sites(seed, kernel_size):
+def test_submanifold_equals_conv3d_at_active_sites(seed, kernel_size, conv_algorithm):
     vol, mask = _random_input(seed)
     layer = SubmanifoldConv3d(3, 4, kernel_size).double()
     y, _, sites = _compare(layer, lambda v: F.conv3d(v, layer.weight, layer.bias, padding=kernel_size // 2), vol, mask)
@@ -64,7 +64,7 @@ def test_submanifold_equals_conv3d_at_active_sites(seed, kernel_size):
 
 
 @pytest.mark.parametrize("k,s,p", [(2, 2, 0), (3, 2, 1)])
-def test_strided_conv_equals_conv3d(k, s, p):
+def test_strided_conv_equals_conv3d(k, s, p, conv_algorithm):
     vol, mask = _random_input(2, density=0.15)
     layer = SparseConv3d(3, 4, k, s, p).double()
     y, d, sites = _compare(layer, lambda v: F.conv3d(v, layer.weight, layer.bias, stride=s, padding=p), vol, mask)

@@ -88,6 +88,73 @@ def apply_kernel_map(feats: torch.Tensor, weight: torch.Tensor, kmap: KernelMap,
     return _GatherGemmScatter.apply(feats, weight, kmap, n_out)
 
 
+class _NeighborGemm(torch.autograd.Function):
+    """:func:`gather_gemm` with the gathered (N_out, K x Cin) matrix recomputed in backward instead of kept.
+
+    One gather and one GEMM per layer (two plus one scatter in backward), no per-offset loop and no
+    host synchronisation: what a GPU wants. It multiplies the zero rows of absent neighbours too, so on a
+    CPU the per-offset pairs (:class:`_GatherGemmScatter`) do less work."""
+
+    @staticmethod
+    def forward(ctx, feats: torch.Tensor, weight: torch.Tensor, neighbors: torch.Tensor) -> torch.Tensor:
+        dev = feats.device.type
+        dtype = torch.get_autocast_dtype(dev) if torch.is_autocast_enabled(dev) else feats.dtype
+        ctx.dtypes = (feats.dtype, weight.dtype)
+        f, w = feats.to(dtype), weight.to(dtype)
+        ctx.save_for_backward(f, w, neighbors)
+        with torch.autocast(dev, enabled=False):
+            return gather_gemm(f, w, neighbors)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        f, w, neighbors = ctx.saved_tensors
+        feats_dtype, weight_dtype = ctx.dtypes
+        g = grad.to(f.dtype)
+        k, cin, cout = w.shape
+        grad_feats = grad_weight = None
+        if ctx.needs_input_grad[0]:
+            acc = torch.float32 if f.dtype in (torch.float16, torch.bfloat16) else f.dtype
+            per_pair = (g @ w.reshape(k * cin, cout).T).reshape(-1, cin).to(acc)
+            grad_feats = torch.zeros(f.shape[0] + 1, cin, dtype=acc, device=f.device)
+            grad_feats.index_add_(0, neighbors.reshape(-1) + 1, per_pair)
+            grad_feats = grad_feats[1:].to(feats_dtype)
+        if ctx.needs_input_grad[1]:
+            padded = torch.cat([torch.zeros_like(f[:1]), f])
+            grad_weight = (padded[neighbors + 1].flatten(1).T @ g).reshape(k, cin, cout).to(weight_dtype)
+        return grad_feats, grad_weight, None
+
+
+# How the eager convolutions run: "pairs" (per-offset gather-GEMM-scatter over the active pairs only) or
+# "neighbors" (one gather + one GEMM over the padded neighbour table). "auto": neighbours on GPUs, pairs on
+# CPUs. The ONNX export always traces the neighbour form.
+CONV_ALGORITHMS = ("auto", "pairs", "neighbors")
+_conv_algorithm = "auto"
+
+
+def set_conv_algorithm(name: str) -> str:
+    """Select the eager convolution algorithm (returns the previous one); for benchmarks and tests."""
+    global _conv_algorithm
+    if name not in CONV_ALGORITHMS:
+        raise ValueError(f"unknown sparse convolution algorithm {name!r}; choose one of {CONV_ALGORITHMS}")
+    previous, _conv_algorithm = _conv_algorithm, name
+    return previous
+
+
+def use_neighbors(feats: torch.Tensor) -> bool:
+    if exporting():
+        return True
+    if _conv_algorithm == "auto":
+        return feats.is_cuda
+    return _conv_algorithm == "neighbors"
+
+
+def neighbor_conv(feats: torch.Tensor, weight: torch.Tensor, neighbors: torch.Tensor) -> torch.Tensor:
+    """:func:`gather_gemm`, through the memory-saving autograd function when a gradient is needed."""
+    if exporting() or not torch.is_grad_enabled() or not (feats.requires_grad or weight.requires_grad):
+        return gather_gemm(feats, weight.to(feats.dtype), neighbors)
+    return _NeighborGemm.apply(feats, weight, neighbors)
+
+
 class _ConvBase(nn.Module):
     def __init__(self, cin: int, cout: int, kernel_size: int, bias: bool) -> None:
         super().__init__()
@@ -114,11 +181,11 @@ class SubmanifoldConv3d(_ConvBase):
         super().__init__(cin, cout, kernel_size, bias)
 
     def forward(self, x: SparseTensor) -> SparseTensor:
-        if exporting():
+        if use_neighbors(x.feats):
             key = ("subm_neighbors", self.kernel_size)
             if key not in x.cache:
                 x.cache[key] = neighbor_table(coord_index(x), submanifold_queries(x.coords, self.kernel_size))
-            return x.replace(self._finish(gather_gemm(x.feats, self._kernel(), x.cache[key])))
+            return x.replace(self._finish(neighbor_conv(x.feats, self._kernel(), x.cache[key])))
         key = ("subm", self.kernel_size)
         if key not in x.cache:
             x.cache[key] = submanifold_map(x.coords, x.spatial_shape, self.kernel_size, coord_index(x))
@@ -136,10 +203,13 @@ class SparseConv3d(_ConvBase):
     def forward(self, x: SparseTensor) -> SparseTensor:
         k, s, p = self.kernel_size, self.stride, self.padding
         out_shape = strided_output_shape(x.spatial_shape, k, s, p)
-        if exporting():
-            out_coords = strided_output_coords(x.coords, x.spatial_shape, k, s, p)
-            neighbors = neighbor_table(coord_index(x), strided_queries(out_coords, k, s, p))
-            feats = self._finish(gather_gemm(x.feats, self._kernel(), neighbors))
+        if use_neighbors(x.feats):
+            key = ("down_neighbors", k, s, p)
+            if key not in x.cache:
+                out_coords = strided_output_coords(x.coords, x.spatial_shape, k, s, p)
+                x.cache[key] = (out_coords, neighbor_table(coord_index(x), strided_queries(out_coords, k, s, p)))
+            out_coords, neighbors = x.cache[key]
+            feats = self._finish(neighbor_conv(x.feats, self._kernel(), neighbors))
             return SparseTensor(out_coords, feats, out_shape, x.batch_size, x.stride * s)
         key = ("down", k, s, p)
         if key not in x.cache:
