@@ -164,6 +164,39 @@ def test_sparse_model_trains_under_bf16_autocast(conv_algorithm):
     assert torch.nn.functional.cosine_similarity(g16.flatten(), g32.flatten(), dim=0) > 0.95
 
 
+def test_sparse_criterion_equals_the_dense_criterion_on_densified_outputs():
+    """Losses from the raw voxels (no dense per-query volume) == SetCriterion3D on densify()'s outputs, every
+    term and every parameter gradient, with random weights, geometry and two matched instances. The model runs
+    in float64; the dense criterion casts its targets to float32, so agreement is to float32 precision."""
+    g = torch.Generator().manual_seed(3)
+    k, frustum, occ = _scene()
+    images = torch.rand(1, 3, 48, 64, dtype=torch.float64, generator=g)
+    masks = torch.zeros(2, 16, 16, 16, dtype=torch.bool)
+    masks[0, 4:10, 4:7, 8], masks[1, 4:10, 7:10, 8] = True, True
+    batch = {"frustum_mask": frustum, "weighting": torch.rand(1, 16, 16, 16, dtype=torch.float64, generator=g) + 0.5,
+             "occupancy": occ, "geometry": torch.rand(1, 16, 16, 16, dtype=torch.float64, generator=g) * 4,
+             "gt_masks_3d": [masks]}
+    indices = [(torch.tensor([5, 2]), torch.tensor([0, 1]))]
+    results = {}
+    for mode in ("dense", "sparse"):
+        model = _model().double()
+        crit = SetCriterion3D()
+        out = model(images, k.double(), frustum, occupancy=occ, sparse_outputs=mode == "sparse")
+        assert ("sparse_3d" in out) == (mode == "sparse") and ("pred_geometry" in out) == (mode == "dense")
+        losses = crit(out, batch, indices)
+        losses["loss_3d"].backward()
+        results[mode] = ({n: float(v.detach()) for n, v in losses.items()},
+                         {n: p.grad for n, p in model.completion.named_parameters() if p.grad is not None})
+    (ld, gd), (ls, gs) = results["dense"], results["sparse"]
+    assert ld.keys() == ls.keys() and len(ld) == 8
+    for name in ld:
+        assert abs(ld[name] - ls[name]) < 1e-6 * max(1.0, abs(ld[name])), (name, ld[name], ls[name])
+    assert ld["loss_panoptic_2"] > 0 and ld["loss_geometry"] > 0
+    assert gd.keys() == gs.keys() and len(gd) > 10
+    for name in gd:
+        assert torch.allclose(gd[name], gs[name], rtol=1e-5, atol=1e-7), name
+
+
 def test_both_convolution_algorithms_give_the_same_network_and_gradients():
     """The per-offset pairs and the neighbour-table GEMM are the same convolution: whole-network outputs and
     parameter gradients agree (float64, so only summation order differs)."""

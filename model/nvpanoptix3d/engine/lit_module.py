@@ -128,11 +128,16 @@ class PanoptixModule(pl.LightningModule):
             return outputs, losses
         # Targets reach the model only in training: the sparse backends keep target voxels when pruning.
         occupancy = batch.get("occupancy") if self.training else None
-        outputs = self.model(images, batch["intrinsic"], batch["frustum_mask"], occupancy=occupancy)
+        # The sparse backends hand the criterion their voxels (no dense per-query volumes); evaluation gets
+        # dense volumes afterwards.
+        outputs = self.model(images, batch["intrinsic"], batch["frustum_mask"], occupancy=occupancy,
+                             sparse_outputs=True)
         with torch.no_grad():
             indices = self._match(outputs, targets)
         losses = self.criterion_3d(outputs, batch, indices)
         losses["loss"] = losses.pop("loss_3d")
+        if not self.training:
+            outputs = self.model.densify_3d(outputs)
         return outputs, losses
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:

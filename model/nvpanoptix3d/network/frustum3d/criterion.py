@@ -25,6 +25,14 @@ class SetCriterion3D(nn.Module):
         self.surface_weight, self.panoptic_weight, self.truncation = surface_weight, panoptic_weight, truncation
 
     def forward(self, outputs: dict, batch: dict, indices: list[tuple[torch.Tensor, torch.Tensor]]) -> dict:
+        """Dense outputs (``pred_occupancy``, ...) or the sparse backend's raw voxels (``sparse_3d``, the model
+        called with ``sparse_outputs=True``): the same losses, the latter without densifying."""
+        if "sparse_3d" in outputs:
+            from nvpanoptix3d.network.frustum3d.sparse_criterion import sparse_3d_losses  # noqa: PLC0415
+
+            return sparse_3d_losses(outputs["sparse_3d"], batch, indices, completion_weights=self.completion_weights,
+                                    surface_weight=self.surface_weight, panoptic_weight=self.panoptic_weight,
+                                    truncation=self.truncation)
         frustum = batch["frustum_mask"].float()
         weighting = batch["weighting"]
         occ_targets = list(zip(*batch["occupancy"]))  # per level (fine -> coarse), per sample

@@ -80,7 +80,7 @@ class NVPanoptix3D(PanopticModel2D):
         return (p for n, p in self.named_parameters() if not is_3d_key(n))
 
     def forward_3d(self, out2d: dict, intrinsic: torch.Tensor, frustum: torch.Tensor,
-                   image_size: tuple[int, int], occupancy: list | None = None) -> dict:
+                   image_size: tuple[int, int], occupancy: list | None = None, sparse_outputs: bool = False) -> dict:
         sem = semantic_probabilities(out2d["pred_logits"], out2d["pred_masks"])
         vol = self.reprojection(features=self.projector(out2d["mask_features"]), semantic=sem,
                                 depth=out2d["pred_depth"], mp_occ=out2d["pred_mp_occ"], intrinsic=intrinsic,
@@ -90,13 +90,25 @@ class NVPanoptix3D(PanopticModel2D):
         from nvpanoptix3d.network.frustum3d.sparse_completion import densify  # noqa: PLC0415
 
         out = self.completion(vol, out2d["query_features"], frustum, occupancy)
-        return densify(out, self.truncation)
+        return {"sparse_3d": out} if sparse_outputs else densify(out, self.truncation)
+
+    def densify_3d(self, outputs: dict) -> dict:
+        """The dense 3D outputs of a ``sparse_outputs=True`` call (unchanged outputs otherwise)."""
+        if "sparse_3d" not in outputs:
+            return outputs
+        from nvpanoptix3d.network.frustum3d.sparse_completion import densify  # noqa: PLC0415
+
+        rest = {k: v for k, v in outputs.items() if k != "sparse_3d"}
+        return {**rest, **densify(outputs["sparse_3d"], self.truncation)}
 
     def forward(self, images: torch.Tensor, intrinsic: torch.Tensor | None = None,
-                frustum: torch.Tensor | None = None, occupancy: list | None = None) -> dict:
+                frustum: torch.Tensor | None = None, occupancy: list | None = None,
+                sparse_outputs: bool = False) -> dict:
         """images (B,3,H,W) in [0,1]; intrinsic (B,4,4) for (W,H); frustum (B,X,Y,Z) bool. Without intrinsic
         and frustum only the 2D stage runs. ``occupancy`` (the batch's per-sample occupancy targets, fine ->
-        coarse) lets the sparse backends keep target voxels while training; the dense backend ignores it."""
+        coarse) lets the sparse backends keep target voxels while training; the dense backend ignores it.
+        ``sparse_outputs``: the sparse backends return their voxels under ``sparse_3d`` instead of dense
+        volumes (the criterion takes either; :meth:`densify_3d` converts)."""
         if intrinsic is None or frustum is None:
             return super().forward(images)
         if self.freeze_2d:
@@ -104,5 +116,6 @@ class NVPanoptix3D(PanopticModel2D):
                 out = super().forward(images)
         else:
             out = super().forward(images)
-        out.update(self.forward_3d(out, intrinsic, frustum, (images.shape[-1], images.shape[-2]), occupancy))
+        out.update(self.forward_3d(out, intrinsic, frustum, (images.shape[-1], images.shape[-2]), occupancy,
+                                   sparse_outputs))
         return out
