@@ -69,7 +69,8 @@ def check_inputs(skill: Skill, action: str, spec: dict[str, Any], provided: set[
     for key, meta in skill.info.get("actions", {}).get(action, {}).get("inputs", {}).items():
         value = get_dotted(spec, key)
         if value in ("", None, "???") or (provided is not None and key in table and key not in provided):
-            if meta.get("optional"):
+            alternative_set = any(get_dotted(spec, k) not in ("", None, "???") for k in meta.get("unless", ()))
+            if meta.get("optional") or alternative_set:
                 continue
             if key in table:
                 entry = table[key]
@@ -78,8 +79,10 @@ def check_inputs(skill: Skill, action: str, spec: dict[str, Any], provided: set[
                                              f"(source {entry['source']}, expects {expected})",
                                         expected=expected, got=value))
             else:
+                unless = meta.get("unless", ())
+                alternatives = f" (or set {' or '.join(unless)} instead)" if unless else ""
                 errors.append(ErrorItem(key, "is required: pass --parent-job ID, --ptm URI or --override "
-                                             f"{key}=PATH", expected=meta.get("type", "file"), got=value))
+                                             f"{key}=PATH{alternatives}", expected=meta.get("type", "file"), got=value))
             continue
         if not isinstance(value, str) or is_remote(value):
             continue

@@ -88,6 +88,12 @@ def test_a_file_where_a_folder_is_expected(toy_run, toy):
       "dataset.label_map": "s3://b/eval/meta/colormap.json"}),
     ("inference", ["--inference-dataset", "s3://b/inf", "--override", "inference.checkpoint=s3://b/m.pth"],
      {"inference.images_dir": "s3://b/inf/images.tar.gz", "dataset.label_map": "s3://b/inf/meta/colormap.json"}),
+    # exported models instead of a checkpoint: the checkpoint is then not required
+    ("evaluate", ["--eval-dataset", "s3://b/eval", "--override", "evaluate.onnx_file_2d=s3://b/m_2d.onnx",
+                  "--override", "evaluate.onnx_file_3d=s3://b/m_3d.onnx"],
+     {"evaluate.checkpoint": "", "evaluate.onnx_file_2d": "s3://b/m_2d.onnx"}),
+    ("inference", ["--inference-dataset", "s3://b/inf", "--override", "inference.trt_engine=s3://b/engines"],
+     {"inference.checkpoint": "", "inference.trt_engine": "s3://b/engines"}),
 ])
 def test_real_skill_dataset_table(tao, action, flags, expected):
     res = tao("run", "nvpanoptix3d", action, *flags, "--automl-policy", "off", "--dry-run", "--json")
@@ -116,6 +122,7 @@ def test_real_skill_names_each_missing_key(tao, action, missing):
     ckpt = f"{action}.checkpoint"
     if ckpt in missing:
         assert "--parent-job" in by_key[ckpt]["message"]
+        assert f"(or set {action}.onnx_file_2d or {action}.trt_engine instead)" in by_key[ckpt]["message"]
 
 
 # ---- validation -------------------------------------------------------------------------------------------------

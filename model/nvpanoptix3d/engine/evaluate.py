@@ -10,11 +10,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from nvpanoptix3d.engine.errors import EngineError
 from nvpanoptix3d.engine.evaluation import Evaluator, format_table, settings_from_spec
 from nvpanoptix3d.engine.fsutil import atomic_write_json, atomic_write_text
-from nvpanoptix3d.engine.predict import load_trained_model, pick_device, run_model, to_device
-from nvpanoptix3d.engine.runtime import encryption_key
+from nvpanoptix3d.engine.predict import load_for_prediction, run_model, to_device
 from nvpanoptix3d.engine.status import StatusFile
 
 log = logging.getLogger("nvpanoptix3d")
@@ -31,19 +29,14 @@ def run_evaluate(spec: Any, results_dir: Path) -> dict[str, Any]:
     from nvpanoptix3d.engine.data import ShardedEvalLoader, split_dataset  # noqa: PLC0415
 
     ev = spec.evaluate
-    if ev.trt_engine:
-        raise EngineError("evaluate.trt_engine is not supported by this build (TensorRT engines are built for "
-                          "deployment); clear it and set evaluate.checkpoint")
     status = StatusFile(results_dir, action="evaluate", metric="PRQ" if spec.dataset.enable_3d else "PQ")
     status.write()
     try:
-        model, stage, meta = load_trained_model(spec, ev.checkpoint, key=encryption_key(spec), what="evaluate.checkpoint",
-                                               stage="3d" if spec.dataset.enable_3d else "2d")
+        model, stage, meta, device = load_for_prediction(spec, "evaluate",
+                                                         stage="3d" if spec.dataset.enable_3d else "2d")
         split = ev.split
         dataset = split_dataset(spec, split)
         bs = ev.batch_size if ev.batch_size > 0 else getattr(spec.dataset, split).batch_size
-        device = pick_device(gpu_id=ev.gpu_ids[0] if ev.gpu_ids else 0)
-        model.to(device)
         loader = ShardedEvalLoader(dataset, batch_size=bs, num_workers=getattr(spec.dataset, split).num_workers)
         evaluator = Evaluator(settings_from_spec(spec, stage))
         log.info("evaluating %s stage on dataset.%s (%d images) on %s", stage, split, len(dataset), device)
@@ -59,7 +52,8 @@ def run_evaluate(spec: Any, results_dir: Path) -> dict[str, Any]:
     table = format_table(result, class_names(spec))
     status.add_entry(epoch=meta["epoch"], step=meta["step"], kpi=result["kpi"], per_class=result["per_class"])
     status.finish("done")
-    atomic_write_json(results_dir / "evaluation.json", dict(result, checkpoint=meta["path"], split=split, stage=stage))
+    atomic_write_json(results_dir / "evaluation.json", dict(result, checkpoint=meta["path"], split=split, stage=stage,
+                                                            runtime=meta.get("runtime", "pytorch")))
     atomic_write_text(results_dir / "evaluation.txt", table + "\n")
     log.info("evaluation of %s on dataset.%s:\n%s", meta["path"], split, table)
     return result

@@ -28,8 +28,7 @@ from nvpanoptix3d.engine.errors import EngineError
 from nvpanoptix3d.engine.fsutil import atomic_write_json
 from nvpanoptix3d.engine.outputs import (colorize, mesh_from_volume, segment_colors, write_color_png, write_depth,
                                          write_panoptic_png, write_ply, write_volumes)
-from nvpanoptix3d.engine.predict import load_trained_model, pick_device, run_model, to_device
-from nvpanoptix3d.engine.runtime import encryption_key
+from nvpanoptix3d.engine.predict import load_for_prediction, run_model, to_device
 
 log = logging.getLogger("nvpanoptix3d")
 ARCHIVES = (".tar.gz", ".tgz", ".tar", ".zip")
@@ -97,16 +96,11 @@ def run_inference(spec: Any, results_dir: Path) -> dict[str, Any]:
     from nvpanoptix3d.network.postprocess import panoptic_2d  # noqa: PLC0415
 
     inf, ds, m = spec.inference, spec.dataset, spec.model
-    if inf.trt_engine:
-        raise EngineError("inference.trt_engine is not supported by this build (TensorRT engines are built for "
-                          "deployment); clear it and set inference.checkpoint")
     out_dir = results_dir / "inference"
     root = prepare_images_dir(inf.images_dir, results_dir)
     dataset = ImageFolderDataset(root, target_size=tuple(ds.target_size), default_intrinsic=FRONT3D_INTRINSIC,
                                  default_size=NATIVE_SIZE)
-    model, stage, meta = load_trained_model(spec, inf.checkpoint, key=encryption_key(spec), what="inference.checkpoint")
-    device = pick_device(gpu_id=inf.gpu_ids[0] if inf.gpu_ids else 0)
-    model.to(device)
+    model, stage, meta, device = load_for_prediction(spec, "inference")
     cats = load_colormap(ds.label_map) if ds.label_map and Path(ds.label_map).exists() else list(FRONT3D_CATEGORIES)
     class_colors = {c.id: c.color for c in cats}
     grid = FrustumGrid.cube(m.frustum3d.grid_dimensions, m.projection.voxel_size, ds.depth_min, ds.depth_max)
@@ -176,6 +170,7 @@ def run_inference(spec: Any, results_dir: Path) -> dict[str, Any]:
                     "intrinsics (3D-FRONT camera, fx=fy=%.1f at %dx%d) scaled to %dx%d", n_default, len(dataset),
                     FRONT3D_INTRINSIC[0, 0], NATIVE_SIZE[0], NATIVE_SIZE[1], ds.target_size[0], ds.target_size[1])
     atomic_write_json(out_dir / "index.json", {"checkpoint": meta["path"], "stage": stage, "mode": inf.mode,
+                                               "runtime": meta.get("runtime", "pytorch"),
                                                "images_dir": str(root), "images": index})
     log.info("wrote results of %d images and index.json to %s", len(index), out_dir)
     return {"count": len(index), "out_dir": out_dir, "stage": stage}

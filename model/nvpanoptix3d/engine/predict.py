@@ -54,6 +54,34 @@ def load_trained_model(spec: Any, checkpoint: str, *, key: str | None, what: str
     return model, wanted, meta
 
 
+def load_for_prediction(spec: Any, section: str, *, stage: str | None = None) -> tuple[Any, str, dict[str, Any],
+                                                                                  torch.device]:
+    """(model, stage, metadata, device) for evaluate / inference: the TensorRT engines of
+    ``<section>.trt_engine``, else the ONNX models of ``<section>.onnx_file_2d``/``_3d``, else the PyTorch
+    checkpoint ``<section>.checkpoint``. ``stage`` None: the checkpoint's own, or "3d" when a 3D model is given."""
+    from nvpanoptix3d.engine.runtime import encryption_key  # noqa: PLC0415
+
+    cfg = getattr(spec, section)
+    device = pick_device(gpu_id=cfg.gpu_ids[0] if cfg.gpu_ids else 0)
+    if cfg.trt_engine or cfg.onnx_file_2d:
+        from nvpanoptix3d.engine.deployed import ENGINE_FILES, load_deployed  # noqa: PLC0415
+
+        if stage is None:
+            has_3d = (Path(cfg.trt_engine).expanduser() / ENGINE_FILES[1]).is_file() if cfg.trt_engine \
+                else bool(cfg.onnx_file_3d)
+            stage = "3d" if has_3d else "2d"
+        model, meta = load_deployed(spec, section, stage=stage, device=device)
+        return model, stage, meta, device
+    if not cfg.checkpoint:
+        raise CheckpointError(f"{section}.checkpoint is empty: set it to a model_epoch_*_step_*.pth file from a train "
+                              f"job, or run exported models with {section}.onnx_file_2d (export) or "
+                              f"{section}.trt_engine (gen_trt_engine)")
+    model, stage, meta = load_trained_model(spec, cfg.checkpoint, key=encryption_key(spec), what=f"{section}.checkpoint",
+                                            stage=stage)
+    model.to(device)
+    return model, stage, meta, device
+
+
 def to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
     return {k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in batch.items()}
 

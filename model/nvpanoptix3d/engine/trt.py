@@ -33,17 +33,17 @@ class BuildSettings:
     verbose: bool = False
 
 
-def require_tensorrt():
+def require_tensorrt(action: str = "gen_trt_engine"):
     """The tensorrt module, after checking that a CUDA GPU is usable; EngineError naming the missing part."""
     try:
         import tensorrt as trt  # noqa: PLC0415
     except ImportError:
-        raise EngineError(f"gen_trt_engine needs TensorRT but the `tensorrt` package is not installed; "
+        raise EngineError(f"{action} needs TensorRT but the `tensorrt` package is not installed; "
                           f"{INSTALL_HINT}") from None
     import torch  # noqa: PLC0415
 
     if not torch.cuda.is_available():
-        raise EngineError("gen_trt_engine needs an NVIDIA GPU but none is available (torch.cuda.is_available() "
+        raise EngineError(f"{action} needs an NVIDIA GPU but none is available (torch.cuda.is_available() "
                           "is False); run it on a GPU machine")
     return trt
 

@@ -32,6 +32,8 @@ class InputSpec(_Strict):
     type: Literal["file", "folder"]
     optional: bool = False
     extract_to_parent: bool = False
+    # Required unless one of these spec keys is set (e.g. a checkpoint, unless exported models are given).
+    unless: list[str] = []
 
 
 class OutputSpec(_Strict):

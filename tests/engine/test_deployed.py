@@ -1,0 +1,93 @@
+"""evaluate and inference on the exported models (onnxruntime) give the checkpoint's results; TensorRT
+engines fail with a clear error where TensorRT or a GPU is missing."""
+
+import json
+import tarfile
+
+import numpy as np
+import pytest
+
+from .conftest import make_spec, run_action, write_spec
+
+
+@pytest.fixture(scope="module", params=["dense", "sparse"])
+def exported(request, tiny_data, tmp_path_factory):
+    """(backend, checkpoint, 2D ONNX, 3D ONNX) of a trained 3D model of each backend."""
+    backend = request.param
+    trained = request.getfixturevalue("trained_3d" if backend == "dense" else "trained_3d_sparse")
+    out = tmp_path_factory.mktemp(f"export_{backend}")
+    spec = write_spec(out / "s.yaml", make_spec(tiny_data, out, **{
+        "dataset.enable_3d": True, "model.frustum3d.backend": backend, "export.checkpoint": str(trained / "latest.pth"),
+        "export.input_width": 160, "export.input_height": 120, "export.max_voxels": 40000}))
+    assert run_action("export", spec) == 0
+    return backend, trained / "latest.pth", out / "model_2d.onnx", out / "model_3d.onnx"
+
+
+def _evaluate(tiny_data, res, backend, **source):
+    res.mkdir(parents=True, exist_ok=True)
+    spec = write_spec(res / "s.yaml", make_spec(tiny_data, res, **{
+        "dataset.enable_3d": True, "model.frustum3d.backend": backend, "evaluate.split": "val", **source}))
+    assert run_action("evaluate", spec) == 0
+    return json.loads((res / "evaluation.json").read_text())
+
+
+def test_evaluate_with_onnx_models_matches_the_checkpoint(tiny_data, exported, tmp_path):
+    backend, ckpt, f2, f3 = exported
+    ref = _evaluate(tiny_data, tmp_path / "pt", backend, **{"evaluate.checkpoint": str(ckpt)})
+    got = _evaluate(tiny_data, tmp_path / "ort", backend, **{"evaluate.onnx_file_2d": str(f2),
+                                                             "evaluate.onnx_file_3d": str(f3)})
+    assert ref["runtime"] == "pytorch" and got["runtime"] == "onnxruntime"
+    for k in ("PRQ", "RSQ", "RRQ", "PQ", "AbsRel"):
+        assert got["kpi"][k] == pytest.approx(ref["kpi"][k], abs=1e-3), k
+    assert "onnxruntime" in (tmp_path / "ort" / "log.txt").read_text()
+
+
+def test_inference_with_onnx_models_writes_the_checkpoints_volumes(tiny_data, exported, tmp_path):
+    backend, ckpt, f2, f3 = exported
+    images = tmp_path / "images"
+    with tarfile.open(tiny_data / "images.tar.gz") as tf:
+        tf.extractall(images, filter="data")
+    for p in sorted(images.rglob("*.png"))[2:]:
+        p.unlink()
+    results = {}
+    for name, source in (("pt", {"inference.checkpoint": str(ckpt)}),
+                         ("ort", {"inference.onnx_file_2d": str(f2), "inference.onnx_file_3d": str(f3)})):
+        res = tmp_path / name
+        res.mkdir()
+        spec = write_spec(res / "s.yaml", make_spec(tiny_data, res, **{
+            "dataset.enable_3d": True, "model.frustum3d.backend": backend, "inference.images_dir": str(images),
+            "inference.batch_size": 2, **source}))
+        assert run_action("inference", spec) == 0
+        results[name] = json.loads((res / "inference" / "index.json").read_text())
+    assert results["ort"]["runtime"] == "onnxruntime" and results["ort"]["stage"] == "3d"
+    assert len(results["ort"]["images"]) == len(results["pt"]["images"]) == 2
+    for a, b in zip(results["pt"]["images"], results["ort"]["images"]):
+        va = np.load(tmp_path / "pt" / "inference" / a["files"]["volumes"])
+        vb = np.load(tmp_path / "ort" / "inference" / b["files"]["volumes"])
+        assert np.allclose(va["geometry"], vb["geometry"], atol=1e-3)
+        assert (va["panoptic"] == vb["panoptic"]).mean() > 0.999
+        assert a["segments_2d"] == b["segments_2d"]
+
+
+def test_exported_model_sources_fail_clearly(tiny_data, exported, tmp_path, capsys):
+    backend, _, f2, f3 = exported
+    base = {"dataset.enable_3d": True, "model.frustum3d.backend": backend}
+    cases = [
+        ({"evaluate.onnx_file_2d": str(f2)}, "evaluate.onnx_file_3d is missing"),
+        ({"evaluate.onnx_file_2d": str(tmp_path / "nope.onnx")}, "does not exist"),
+        ({"evaluate.onnx_file_2d": str(f2), "evaluate.onnx_file_3d": str(f3), "dataset.target_size": [192, 144]},
+         "set dataset.target_size to [160, 120]"),
+        ({"evaluate.trt_engine": str(tmp_path)}, "has no model_2d.engine"),
+        ({}, "evaluate.checkpoint is empty"),
+    ]
+    (tmp_path / "engines").mkdir()
+    (tmp_path / "engines" / "model_2d.engine").write_bytes(b"not an engine")
+    cases.append(({"evaluate.trt_engine": str(tmp_path / "engines")}, "running a TensorRT engine needs"))
+    for i, (overrides, message) in enumerate(cases):
+        res = tmp_path / f"case{i}"
+        res.mkdir()
+        spec = write_spec(res / "s.yaml", make_spec(tiny_data, res, **base, **overrides))
+        assert run_action("evaluate", spec) != 0, overrides
+        err = capsys.readouterr().err
+        assert message in err, (overrides, err[-500:])
+        assert "Traceback" not in err
