@@ -167,6 +167,33 @@ def test_export_2d_and_3d_onnx_match_pytorch(tiny_data, backend, request, tmp_pa
 
     biggest = max(int(np.prod(t.dims)) for t in onnx.load(str(f3)).graph.initializer)
     assert biggest < 32**3, "a dense grid-sized constant was folded into the 3D model"
+    from nvpanoptix3d.engine.trt_compat import tensorrt_problems
+
+    assert tensorrt_problems(f2) == [] and tensorrt_problems(f3) == []  # nothing TensorRT's parser rejects
+
+
+def test_tensorrt_check_names_the_nodes_tensorrt_rejects():
+    from onnx import TensorProto, helper
+
+    from nvpanoptix3d.engine.trt_compat import tensorrt_problems
+
+    nodes = [helper.make_node("Unique", ["x"], ["u"], name="uniq"),
+             helper.make_node("Greater", ["x", "x"], ["b"]),
+             helper.make_node("NonZero", ["b"], ["nz"], name="nz_bool"),
+             helper.make_node("Constant", [], ["k"], value=helper.make_tensor("kv", TensorProto.INT64, [1], [5000])),
+             helper.make_node("TopK", ["x", "k"], ["tv", "ti"], name="big_topk"),
+             helper.make_node("ScatterND", ["x", "idx", "upd"], ["s"], name="scat", reduction="add"),
+             helper.make_node("NonZero", ["x"], ["nz_ok"], name="nz_float")]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [8]),
+                     helper.make_tensor_value_info("idx", TensorProto.INT64, [2, 1]),
+                     helper.make_tensor_value_info("upd", TensorProto.FLOAT, [2])],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in ("s",)])
+    problems = tensorrt_problems(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]))
+    text = "\n".join(problems)
+    assert len(problems) == 4, text
+    assert "uniq: operator not supported" in text and "nz_bool: input type BOOL" in text
+    assert "big_topk: K=5000" in text and "scat: reduction=add" in text and "nz_float" not in text
 
 
 def test_spconv_checkpoints_are_refused_for_3d_export_with_a_clear_error():

@@ -101,7 +101,8 @@ class Export3DSparse(nn.Module):
         from nvpanoptix3d.network.frustum3d.sparse import SparseTensor  # noqa: PLC0415
         from nvpanoptix3d.network.frustum3d.sparse_completion import densify  # noqa: PLC0415
 
-        rows = (torch.arange(voxel_coords.shape[0], device=voxel_coords.device) < num_voxels).nonzero()[:, 0]
+        valid = torch.arange(voxel_coords.shape[0], device=voxel_coords.device) < num_voxels
+        rows = valid.to(voxel_features.dtype).nonzero()[:, 0]  # NonZero on floats (TensorRT)
         xyz = voxel_coords[rows]
         x = SparseTensor(torch.cat([torch.zeros_like(xyz[:, :1]), xyz], 1), voxel_features[rows], self.dims, 1)
         out = densify(self.completion(x, queries, frustum_mask > 0, None), self.truncation)
@@ -239,6 +240,19 @@ def _direct_3d(model: nn.Module, out2d: dict[str, torch.Tensor], intrinsic: torc
     return [*out["pred_occupancy"], *out["pred_masks_3d"], out["pred_geometry"]]
 
 
+def _report_tensorrt(path: Path, result: dict[str, Any], key: str) -> None:
+    """Log the nodes TensorRT's ONNX parser would reject (gen_trt_engine would fail on them)."""
+    from nvpanoptix3d.engine.trt_compat import tensorrt_problems  # noqa: PLC0415
+
+    problems = tensorrt_problems(path)
+    result[key] = problems
+    if problems:
+        log.warning("%s has %d node(s) TensorRT would reject (gen_trt_engine will fail): %s", path, len(problems),
+                    "; ".join(problems[:5]))
+    else:
+        log.info("%s: no operator outside TensorRT's documented ONNX support", path.name)
+
+
 def run_export(spec: Any, results_dir: Path) -> dict[str, Any]:
     ex = spec.export
     model, stage, meta = load_trained_model(spec, ex.checkpoint, key=encryption_key(spec), what="export.checkpoint")
@@ -260,6 +274,7 @@ def run_export(spec: Any, results_dir: Path) -> dict[str, Any]:
     log.info("2D ONNX checked: onnxruntime vs PyTorch max relative difference %.2e (tolerance %g)",
              max(diffs2d.values()), TOLERANCE)
     result: dict[str, Any] = {"onnx_file_2d": str(path_2d), "diffs_2d": diffs2d, "stage": stage}
+    _report_tensorrt(path_2d, result, "tensorrt_problems_2d")
     if stage != "3d":
         if ex.onnx_file_3d:
             log.warning("export.onnx_file_3d is set but %s is a 2D-stage checkpoint: no 3D model exported",
@@ -297,4 +312,5 @@ def run_export(spec: Any, results_dir: Path) -> dict[str, Any]:
     log.info("3D ONNX checked: onnxruntime vs PyTorch max relative difference %.2e (tolerance %g)",
              max(diffs3d.values()), TOLERANCE)
     result.update({"onnx_file_3d": str(path_3d), "diffs_3d": diffs3d})
+    _report_tensorrt(path_3d, result, "tensorrt_problems_3d")
     return result

@@ -70,8 +70,8 @@ class SparseFrustumCompletion(nn.Module):
 
     def _coarse_set(self, e2: SparseTensor, frustum: torch.Tensor) -> SparseTensor:
         """Every coarse frustum voxel, with the encoder features where the encoder has them."""
-        coarse = F.adaptive_max_pool3d(frustum[:, None].float(), e2.spatial_shape)[:, 0] > 0
-        coords = coarse.nonzero()
+        coarse = F.adaptive_max_pool3d(frustum[:, None].float(), e2.spatial_shape)[:, 0]
+        coords = coarse.nonzero()  # of the 0/1 float volume: TensorRT's NonZero takes floats, not booleans
         return SparseTensor(coords, gather_at(e2, coords), e2.spatial_shape, e2.batch_size, e2.stride)
 
     def _prune(self, x: SparseTensor, logits: torch.Tensor, keep_target: torch.Tensor | None) -> SparseTensor:
@@ -121,13 +121,20 @@ class SparseFrustumCompletion(nn.Module):
         return {"occupancy": occ_out, "masks_3d": mask_out, "geometry": geometry}
 
 
-def _export_keep(logits: torch.Tensor, keep: torch.Tensor, limit: int) -> torch.Tensor:
-    """The rows :meth:`SparseFrustumCompletion._prune` keeps in evaluation, without data-dependent branches
-    (one image, no forced rows): the kept rows by descending logit, the first ``limit``, in row order."""
+def _export_keep(logits: torch.Tensor, keep: torch.Tensor, limit: int, steps: int = 40) -> torch.Tensor:
+    """The rows :meth:`SparseFrustumCompletion._prune` keeps in evaluation, as a static graph without sorting
+    (TensorRT's TopK is limited to K < 3840): when more than ``limit`` rows pass, a bisection on the logit
+    finds the threshold that keeps the highest ones, at most ``limit`` (rows tied at the boundary within
+    float resolution are dropped together, where the eager path breaks ties by key). Rows in row order."""
     score = torch.where(keep, logits, torch.full_like(logits, float("-inf")))
-    best, order = torch.sort(score, descending=True)
-    rows = order[:limit][best[:limit] > float("-inf")]
-    return torch.sort(rows).values
+    lo = torch.where(keep, logits, torch.full_like(logits, float("inf"))).min() - 1
+    hi = logits.max()
+    for _ in range(steps):  # invariant once over the cap: more than `limit` above lo, at most `limit` above hi
+        mid = (lo + hi) / 2
+        over = (score > mid).sum() > limit
+        lo, hi = torch.where(over, mid, lo), torch.where(over, hi, mid)
+    threshold = torch.where(keep.sum() > limit, hi, torch.full_like(hi, float("-inf")))
+    return (score > threshold).to(logits.dtype).nonzero()[:, 0]
 
 
 def _query_masks(emb: torch.Tensor, queries: torch.Tensor, batch: torch.Tensor) -> torch.Tensor:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from nvpanoptix3d.network.frustum3d.sparse.kernel_map import (CoordIndex, DenseCoordIndex, KernelMap,
@@ -206,7 +207,8 @@ class SparseConv3d(_ConvBase):
         if use_neighbors(x.feats):
             key = ("down_neighbors", k, s, p)
             if key not in x.cache:
-                out_coords = strided_output_coords(x.coords, x.spatial_shape, k, s, p)
+                out_coords = (_pooled_output_coords(x, k, s, p) if exporting()
+                              else strided_output_coords(x.coords, x.spatial_shape, k, s, p))
                 x.cache[key] = (out_coords, neighbor_table(coord_index(x), strided_queries(out_coords, k, s, p)))
             out_coords, neighbors = x.cache[key]
             feats = self._finish(neighbor_conv(x.feats, self._kernel(), neighbors))
@@ -218,6 +220,14 @@ class SparseConv3d(_ConvBase):
         out_coords, kmap = x.cache[key]
         feats = self._finish(apply_kernel_map(x.feats, self._kernel(), kmap, out_coords.shape[0]))
         return SparseTensor(out_coords, feats, out_shape, x.batch_size, x.stride * s)
+
+
+def _pooled_output_coords(x: SparseTensor, k: int, s: int, p: int) -> torch.Tensor:
+    """:func:`strided_output_coords` from the export-time dense key table: the output sites whose (k, s, p)
+    window holds an active input are where a max-pool of the occupancy is non-zero (MaxPool + NonZero on
+    floats: no Unique, which TensorRT does not run); NonZero lists them in key order."""
+    occupancy = (coord_index(x).table[:-1] >= 0).to(x.feats.dtype).reshape(x.batch_size, 1, *x.spatial_shape)
+    return F.max_pool3d(occupancy, k, s, p)[:, 0].nonzero()
 
 
 class GenerativeConvTranspose3d(nn.Module):

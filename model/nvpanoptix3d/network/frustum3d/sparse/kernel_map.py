@@ -65,7 +65,7 @@ class DenseCoordIndex:
         self.shape = tuple(shape)
         self.num_keys = batch_size * self.shape[0] * self.shape[1] * self.shape[2]
         keys = linearize(coords, self.shape)
-        rows = torch.ones_like(keys).cumsum(0) - 1
+        rows = torch.arange(keys.shape[0], device=keys.device)  # traced as a Range over the dynamic row count
         absent = (torch.zeros_like(keys[:1]) - 1).expand(self.num_keys + 1)
         self.table = absent.index_put((keys,), rows)
 
