@@ -1,7 +1,7 @@
 """Per-image CPU inference time: PyTorch vs onnxruntime, for the exported 2D and 3D models.
 
     python benchmarks/bench_inference_onnx.py [--spec references/demo_spec_tiny.yaml] [--runs 10] [--threads 2]
-                                              [--checkpoint model.pth]
+                                              [--checkpoint model.pth] [--backend dense|sparse]
 
 Builds the network of the spec (random weights unless --checkpoint), exports both ONNX models exactly as
 the ``export`` action does, then times batch-1 inference of each stage in PyTorch (eval, no_grad) and in
@@ -38,6 +38,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--spec", default=str(ROOT / "references" / "demo_spec_tiny.yaml"))
     ap.add_argument("--checkpoint", default="")
+    ap.add_argument("--backend", default="", choices=["", "dense", "sparse"],
+                    help="model.frustum3d.backend (default: the spec's)")
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
@@ -46,12 +48,15 @@ def main() -> None:
 
     from nvpanoptix3d.config import load_spec
     from nvpanoptix3d.engine import build
-    from nvpanoptix3d.engine.export import Export2D, Export3D, _export, lift_for_export, pack_voxels
+    from nvpanoptix3d.engine.export import OUTPUTS_3D, Export2D, _export, export_3d_wrapper, inputs_3d
     from nvpanoptix3d.engine.predict import load_trained_model
     from nvpanoptix3d.geometry import FRONT3D_INTRINSIC, FrustumGrid, scale_intrinsic
 
     torch.set_num_threads(args.threads)
-    spec = load_spec(args.spec, {"dataset.enable_3d": True})
+    overrides = {"dataset.enable_3d": True}
+    if args.backend:
+        overrides["model.frustum3d.backend"] = args.backend
+    spec = load_spec(args.spec, overrides)
     if args.checkpoint:
         model, _, _ = load_trained_model(spec, args.checkpoint, key=None, what="--checkpoint", stage="3d")
     else:
@@ -74,27 +79,25 @@ def main() -> None:
                 dynamic_axes=None, opset=17, verbose=False)
         ref = dict(zip(["pred_logits", "pred_masks", "pred_depth", "pred_mp_occ", "mask_features", "depth_features",
                         "query_features", "projected_features"], w2d(x)))
-        volume = lift_for_export(model, ref, k, frustum, (w, h))
-        n_vox = int((volume[0].abs().amax(0) > 0).sum())
         max_voxels = int(frustum.sum())
-        coords, feats, count = pack_voxels(volume, max_voxels)
-        w3d = Export3D(model).eval()
-        _export(w3d, (coords, feats, count, ref["query_features"]), Path(tmp) / "m3d.onnx",
-                input_names=["voxel_coords", "voxel_features", "num_voxels", "segm_decoder_out"],
-                output_names=[f"o{i}" for i in range(7)], dynamic_axes=None, opset=17, verbose=False)
+        feeds = inputs_3d(model, ref, k, frustum, (w, h), max_voxels)
+        n_vox = int(feeds["num_voxels"])
+        w3d = export_3d_wrapper(model)
+        args3d = tuple(feeds.values())
+        _export(w3d, args3d, Path(tmp) / "m3d.onnx", input_names=list(feeds), output_names=list(OUTPUTS_3D),
+                dynamic_axes=None, opset=17, verbose=False)
         s2 = ort.InferenceSession(str(Path(tmp) / "m2d.onnx"), so, providers=["CPUExecutionProvider"])
         s3 = ort.InferenceSession(str(Path(tmp) / "m3d.onnx"), so, providers=["CPUExecutionProvider"])
-        feeds3 = {"voxel_coords": coords.numpy(), "voxel_features": feats.numpy(), "num_voxels": count.numpy(),
-                  "segm_decoder_out": ref["query_features"].numpy()}
+        feeds3 = {n: t.numpy() for n, t in feeds.items()}
         xn = x.numpy()
         rows = [
             ("2D stage", _time(lambda: w2d(x), args.runs), _time(lambda: s2.run(None, {"batch_inputs": xn}), args.runs)),
-            ("3D completion", _time(lambda: w3d(coords, feats, count, ref["query_features"]), args.runs),
+            ("3D completion", _time(lambda: w3d(*args3d), args.runs),
              _time(lambda: s3.run(None, feeds3), args.runs)),
         ]
-        diff = float(np.abs(s3.run(None, feeds3)[-1] - w3d(coords, feats, count, ref["query_features"])[-1].numpy()).max())
+        diff = float(np.abs(s3.run(None, feeds3)[-1] - w3d(*args3d)[-1].numpy()).max())
     params = sum(p.numel() for p in model.parameters()) / 1e6
-    print(f"spec {Path(args.spec).name}: preset {spec.model.backbone.preset}, image {w}x{h}, grid "
+    print(f"spec {Path(args.spec).name}: preset {spec.model.backbone.preset}, backend {model.backend}, image {w}x{h}, grid "
           f"{f3d.grid_dimensions}^3 ({n_vox} lifted voxels, max_voxels {max_voxels}), {params:.2f} M parameters, "
           f"{args.threads} threads, median of {args.runs} runs, torch {torch.__version__}, onnxruntime {ort.__version__}")
     print(f"{'stage':<16}{'PyTorch ms':>12}{'ORT ms':>10}{'PyTorch/ORT':>13}")

@@ -9,35 +9,33 @@ from pydantic import Field
 from nvpanoptix3d.config.fields import SpecSection, tao_field
 
 
-class EvaluateConfig(SpecSection):
+class ExportedModelSource(SpecSection):
+    """Exported models that evaluate and inference run instead of the checkpoint (see engine/deployed.py)."""
+
+    trt_engine: str = tao_field(
+        "", "TensorRT engine folder (model_2d.engine, model_3d.engine from gen_trt_engine) to use instead of the "
+        "checkpoint.", path="folder")
+    onnx_file_2d: str = tao_field("", "(ours) 2D ONNX model from export, run with onnxruntime instead of the "
+                                  "checkpoint.", path="file")
+    onnx_file_3d: str = tao_field("", "(ours) 3D ONNX model from export (for the 3D outputs, with onnx_file_2d).",
+                                  path="file")
+
+
+class EvaluateConfig(ExportedModelSource):
     num_gpus: int = tao_field(1, "GPUs for evaluation.", popular=True, ge=1)
     gpu_ids: list[int] = tao_field([0], "GPU indices.", popular=True, automl="disabled", min_length=1)
     num_nodes: int = tao_field(1, "Machines.", popular=True, ge=1)
     checkpoint: str = tao_field("", "Checkpoint to evaluate.", path="file")
-    trt_engine: str = tao_field(
-        "", "TensorRT engine folder (model_2d.engine, model_3d.engine from gen_trt_engine) to evaluate instead of "
-        "the checkpoint.", path="folder")
-    onnx_file_2d: str = tao_field("", "(ours) 2D ONNX model from export, run with onnxruntime instead of the "
-                                  "checkpoint.", path="file")
-    onnx_file_3d: str = tao_field("", "(ours) 3D ONNX model from export (needed when dataset.enable_3d).",
-                                  path="file")
     results_dir: str = tao_field("", "Overrides the top-level results_dir.")
     batch_size: int = tao_field(-1, "Batch size; -1 uses dataset.<split>.batch_size.", ge=-1)
     split: Literal["val", "test"] = tao_field("val", "(ours) Split to evaluate: dataset.val or dataset.test.")
 
 
-class InferenceConfig(SpecSection):
+class InferenceConfig(ExportedModelSource):
     num_gpus: int = tao_field(1, "GPUs for inference.", popular=True, ge=1)
     gpu_ids: list[int] = tao_field([0], "GPU indices.", popular=True, automl="disabled", min_length=1)
     num_nodes: int = tao_field(1, "Machines.", popular=True, ge=1)
     checkpoint: str = tao_field("", "Checkpoint to run.", path="file")
-    trt_engine: str = tao_field(
-        "", "TensorRT engine folder (model_2d.engine, model_3d.engine from gen_trt_engine) to run instead of the "
-        "checkpoint.", path="folder")
-    onnx_file_2d: str = tao_field("", "(ours) 2D ONNX model from export, run with onnxruntime instead of the "
-                                  "checkpoint.", path="file")
-    onnx_file_3d: str = tao_field("", "(ours) 3D ONNX model from export; with it the 3D outputs are written.",
-                                  path="file")
     results_dir: str = tao_field("", "Overrides the top-level results_dir.")
     batch_size: int = tao_field(-1, "Batch size; -1 means 1.", ge=-1)
     mode: Literal["semantic", "instance", "panoptic"] = tao_field("panoptic", "Output mode.", popular=True)
