@@ -97,8 +97,9 @@ def main() -> None:
         ]
         diff = float(np.abs(s3.run(None, feeds3)[-1] - w3d(*args3d)[-1].numpy()).max())
     params = sum(p.numel() for p in model.parameters()) / 1e6
-    print(f"spec {Path(args.spec).name}: preset {spec.model.backbone.preset}, backend {model.backend}, image {w}x{h}, grid "
-          f"{f3d.grid_dimensions}^3 ({n_vox} lifted voxels, max_voxels {max_voxels}), {params:.2f} M parameters, "
+    print(f"spec {Path(args.spec).name}: preset {spec.model.backbone.preset}, backend {model.backend}, "
+          f"image {w}x{h}, grid {f3d.grid_dimensions}^3 ({n_vox} lifted voxels, max_voxels {max_voxels}), "
+          f"{params:.2f} M parameters, "
           f"{args.threads} threads, median of {args.runs} runs, torch {torch.__version__}, onnxruntime {ort.__version__}")
     print(f"{'stage':<16}{'PyTorch ms':>12}{'ORT ms':>10}{'PyTorch/ORT':>13}")
     total_pt = total_ort = 0.0

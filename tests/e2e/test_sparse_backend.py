@@ -1,6 +1,8 @@
 """The full tiny network with the sparse 3D backend learns the synthetic scenes through the CLI, with the
 demo's recipe (2D stage, then the 3D stage with the 2D stage frozen): its PRQ on the validation scene ends
-well above the first validation's (which is 0, as for an untrained 3D stage). Slow: ~3 min on 2 cores."""
+well above an untrained 3D stage's (0). Over data/train seeds 0, 1, 2 the four validations gave PRQ
+0/0.059/0.080/0.076, 0.052/0.052/0.050/0.067 and 0.056/0.084/0.071/0.050 (dense: up to 0.11-0.13), so the
+bounds leave room for seed noise. Slow: ~3 min on 2 cores."""
 
 from __future__ import annotations
 
@@ -37,4 +39,4 @@ def test_sparse_backend_learns_the_synthetic_scenes(tmp_path):
     entries = json.loads((Path(job_3d["results_dir"]) / "status.json").read_text())["entries"]
     prq = [e["kpi"]["PRQ"] for e in entries if "PRQ" in e.get("kpi", {})]
     assert len(prq) == 4, entries
-    assert prq[-1] > 0.03 and prq[-1] > prq[0] + 0.03, prq
+    assert prq[-1] > 0.03 and max(prq) > 0.05, prq

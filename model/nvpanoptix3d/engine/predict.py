@@ -76,8 +76,8 @@ def load_for_prediction(spec: Any, section: str, *, stage: str | None = None) ->
         raise CheckpointError(f"{section}.checkpoint is empty: set it to a model_epoch_*_step_*.pth file from a train "
                               f"job, or run exported models with {section}.onnx_file_2d (export) or "
                               f"{section}.trt_engine (gen_trt_engine)")
-    model, stage, meta = load_trained_model(spec, cfg.checkpoint, key=encryption_key(spec), what=f"{section}.checkpoint",
-                                            stage=stage)
+    model, stage, meta = load_trained_model(spec, cfg.checkpoint, key=encryption_key(spec),
+                                            what=f"{section}.checkpoint", stage=stage)
     model.to(device)
     return model, stage, meta, device
 

@@ -13,11 +13,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nvpanoptix3d.network.frustum3d.sparse.kernel_map import (CoordIndex, DenseCoordIndex, KernelMap,
-                                                             kernel_offsets, linearize, make_index, neighbor_table,
-                                                             strided_map, strided_output_coords,
-                                                             strided_output_shape, strided_queries,
-                                                             submanifold_map, submanifold_queries)
+from nvpanoptix3d.network.frustum3d.sparse.kernel_map import (CoordIndex, DenseCoordIndex, KernelMap, kernel_offsets,
+                                                             linearize, make_index, neighbor_table, strided_map,
+                                                             strided_output_coords, strided_output_shape,
+                                                             strided_queries, submanifold_map, submanifold_queries)
 from nvpanoptix3d.network.frustum3d.sparse.tensor import SparseTensor
 
 
