@@ -218,15 +218,25 @@ def test_export_2d_only_from_2d_checkpoint(tiny_data, trained_2d, tmp_path):
 
 # ------------------------------------------------------------------ gen_trt_engine
 def test_gen_trt_engine_error_paths(tiny_data, tmp_path, monkeypatch):
+    import onnx
+    from onnx import TensorProto, helper
+
     onnx_file = tmp_path / "m.onnx"
-    onnx_file.write_bytes(b"x")
+    graph = helper.make_graph([helper.make_node("Unique", ["x"], ["y"], name="uniq")], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(onnx_file))
+    (tmp_path / "junk.onnx").write_bytes(b"x")
     spec = write_spec(tmp_path / "s.yaml", make_spec(tiny_data, tmp_path, **{
         "gen_trt_engine.onnx_file": str(tmp_path / "missing.onnx")}))
     assert run_action("gen_trt_engine", spec) == 1
     assert "gen_trt_engine.onnx_file" in _log(tmp_path) and "missing.onnx does not exist" in _log(tmp_path)
+    assert run_action("gen_trt_engine", spec, f"gen_trt_engine.onnx_file={tmp_path / 'junk.onnx'}") == 1
+    assert "junk.onnx is not a readable ONNX model" in _log(tmp_path)
     monkeypatch.setitem(sys.modules, "tensorrt", None)  # import fails like a missing package
     assert run_action("gen_trt_engine", spec, f"gen_trt_engine.onnx_file={onnx_file}") == 1
     assert "`tensorrt` package is not installed" in _log(tmp_path)
+    assert "uniq: operator not supported by TensorRT" in _log(tmp_path)  # warned before the TensorRT check
     monkeypatch.setitem(sys.modules, "tensorrt", type(sys)("tensorrt"))
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert run_action("gen_trt_engine", spec, f"gen_trt_engine.onnx_file={onnx_file}") == 1
