@@ -20,6 +20,10 @@ from tao_skill.spec import REDACTED, get_dotted, set_dotted
 DEFAULT_KEY_ENV = "TAO_SKILL_KEY"
 
 
+class MissingArtifact(RunnerError):
+    """The parent job has no file for a parent_model mapping (optional mappings may skip it)."""
+
+
 @dataclass
 class MappingContext:
     results_dir: Path
@@ -53,7 +57,7 @@ def _parent_artifact(skill: Skill, parent: Job, artifact: str | None, *, flag: s
     if artifact:
         files = find_checkpoints(results, artifact)
         if not files:
-            raise RunnerError(ErrorItem(flag, f"{what} {parent.id} has no file matching {artifact} in {results}",
+            raise MissingArtifact(ErrorItem(flag, f"{what} {parent.id} has no file matching {artifact} in {results}",
                                         expected=artifact, got=parent.id))
         return str(files[-1]), f"{what} {parent.id}: {files[-1].name} (matches {artifact})"
     arts = skill.info.get("artifacts", {})
@@ -67,7 +71,7 @@ def _parent_artifact(skill: Skill, parent: Job, artifact: str | None, *, flag: s
         ckpt, why = choose_checkpoint(results, pattern, mon.get("metric", ""), mon.get("direction", "maximize"),
                                       arts.get("status_file", "status.json"))
     if ckpt is None:
-        raise RunnerError(ErrorItem(flag, f"{what} {parent.id} has no checkpoint ({why})", expected=pattern,
+        raise MissingArtifact(ErrorItem(flag, f"{what} {parent.id} has no checkpoint ({why})", expected=pattern,
                                     got=parent.id))
     return str(ckpt), f"{what} {parent.id}: {Path(ckpt).name}, {why}"
 
@@ -80,6 +84,7 @@ def apply_mappings(skill: Skill, action: str, spec: dict[str, Any], explicit: di
     """
     entries: list[dict[str, Any]] = []
     secret_env: dict[str, str] = {}
+    parent_found, parent_missing = False, []
     for key, spec_fn in skill.info.get("spec_params", {}).get(action, {}).items():
         fn = spec_fn if isinstance(spec_fn, str) else spec_fn["function"]
         opts = {} if isinstance(spec_fn, str) else spec_fn
@@ -106,7 +111,16 @@ def apply_mappings(skill: Skill, action: str, spec: dict[str, Any], explicit: di
             continue
         elif fn in ("parent_model", "parent_model_or_ptm"):
             if ctx.parent is not None:
-                value, source = _parent_artifact(skill, ctx.parent, opts.get("artifact"))
+                try:
+                    value, source = _parent_artifact(skill, ctx.parent, opts.get("artifact"))
+                except MissingArtifact as miss:
+                    if not opts.get("optional"):
+                        raise
+                    parent_missing.append(miss)
+                    continue
+                parent_found = True
+                if opts.get("folder"):
+                    value, source = str(Path(value).parent), f"{source}, its folder"
             elif fn == "parent_model_or_ptm" and ctx.ptm:
                 value, source = ctx.ptm, "--ptm"
         elif fn == "ptm":
@@ -128,4 +142,6 @@ def apply_mappings(skill: Skill, action: str, spec: dict[str, Any], explicit: di
             continue
         set_dotted(spec, key, value)
         entries.append({"key": key, "function": fn, "value": value, "source": source})
+    if parent_missing and not parent_found:
+        raise parent_missing[0]  # the parent gave none of the model forms this action takes
     return entries, secret_env

@@ -36,7 +36,9 @@ def test_spec_params_cover_the_skill_text_mappings(repo):
         "train.checkpoint_3d": "ptm",
         "train.resume_training_checkpoint_path": "resume_model",
     }
-    assert params["evaluate"]["evaluate.checkpoint"] == "parent_model"
+    assert params["evaluate"]["evaluate.checkpoint"] == {"function": "parent_model", "optional": True}
+    assert params["inference"]["inference.onnx_file_3d"] == {"function": "parent_model", "artifact": "*_3d.onnx",
+                                                             "optional": True}
     assert params["export"]["export.onnx_file_2d"] == "create_onnx_file_2d"
     assert params["export"]["export.onnx_file_3d"] == "create_onnx_file_3d"
 

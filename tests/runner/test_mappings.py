@@ -193,3 +193,42 @@ def test_explicit_key_in_the_spec_is_used_and_redacted(toy_run, tmp_path, mappin
     entry = mapping(res.doc, "encryption_key")
     assert entry["value"] == "***" and entry["source"] == "--spec spec.yaml"
     assert "from-the-spec-file-555" not in res.out
+
+
+@pytest.mark.parametrize(("parent_action", "files", "mapped"), [
+    ("train", CKPTS, {"checkpoint": "model_epoch_002_step_00030.pth"}),
+    ("export", ["model_2d.onnx", "model_3d.onnx"], {"onnx_file_2d": "model_2d.onnx", "onnx_file_3d": "model_3d.onnx"}),
+    ("gen_trt_engine", ["engines/model_2d.engine", "engines/model_3d.engine"], {"trt_engine": "engines"}),
+])
+@pytest.mark.parametrize("action", ["evaluate", "inference"])
+def test_real_skill_parent_job_gives_whichever_model_form_it_has(tao, tmp_path, action, parent_action, files, mapped):
+    """nvpanoptix3d: --parent-job of a train, export or gen_trt_engine job fills the checkpoint, the ONNX
+    models or the engine folder (optional parent_model mappings); a parent with none of them is an error."""
+    ws = tmp_path / "ws"
+    store = JobStore(ws)
+
+    def parent(names) -> str:
+        job_id = store.new_id(parent_action)
+        results = store.job_dir(job_id) / "results"
+        for name in names:
+            (results / name).parent.mkdir(parents=True, exist_ok=True)
+            (results / name).write_text("{}")
+        store.create(job_id=job_id, parent_id=None, network="nvpanoptix3d", action=parent_action, route="direct",
+                     results_dir=results, results_uri=None, plan={})
+        store.update(job_id, status="done")
+        return job_id
+
+    flag = "--eval-dataset" if action == "evaluate" else "--inference-dataset"
+    res = tao("run", "nvpanoptix3d", action, "--workspace", str(ws), flag, "s3://b/data", "--parent-job",
+              parent(files), "--automl-policy", "off", "--dry-run", "--json")
+    assert res.code == 0, res.out
+    keys = {"checkpoint", "onnx_file_2d", "onnx_file_3d", "trt_engine"}
+    section = res.doc["spec"][action]
+    for key in keys:
+        if key in mapped:
+            assert section[key].endswith(mapped[key]), (key, section[key])
+        else:
+            assert section[key] == "", (key, section[key])
+    res = tao("run", "nvpanoptix3d", action, "--workspace", str(ws), flag, "s3://b/data", "--parent-job",
+              parent(["notes.txt"]), "--automl-policy", "off", "--dry-run", "--json")
+    assert res.code == 2 and "has no checkpoint" in res.doc["errors"][0]["message"]

@@ -57,6 +57,11 @@ class MappingSpec(_Strict):
     function: Literal[MAPPING_FUNCTIONS]  # type: ignore[valid-type]
     artifact: str | None = None
     subdir: str | None = None
+    # parent_model only: the parent may lack this artifact as long as another parent_model mapping of the
+    # action finds its own (a train, export or gen_trt_engine parent each provide a different model form).
+    optional: bool = False
+    # parent_model only: take the folder that holds the matched file (e.g. an engine folder).
+    folder: bool = False
 
 
 class Monitoring(_Strict):
