@@ -220,13 +220,18 @@ def test_sparse_criterion_under_bf16_autocast_is_finite_and_close_to_fp32(conv_a
     assert abs(values[torch.bfloat16] - values[None]) < 0.02 * values[None]
 
 
-def test_both_convolution_algorithms_give_the_same_network_and_gradients():
+@pytest.mark.parametrize("budget", [1 << 26, 300])  # one chunk per layer; chunks of a few rows
+def test_both_convolution_algorithms_give_the_same_network_and_gradients(budget, monkeypatch):
     """The per-offset pairs and the neighbour-table GEMM are the same convolution: whole-network outputs and
-    parameter gradients agree (float64, so only summation order differs)."""
+    parameter gradients agree (float64, so only summation order differs), also when the neighbour GEMM runs
+    in many row chunks."""
+    from nvpanoptix3d.network.frustum3d.sparse import conv
     from nvpanoptix3d.network.frustum3d.sparse.conv import set_conv_algorithm
 
+    monkeypatch.setattr(conv, "GATHER_BUDGET", budget)
+    assert len(conv._row_chunks(100, 27, 4)) == (1 if budget > 27 * 4 * 100 else 50)  # 300 // 108 = 2 rows
     k, frustum, occ = _scene()
-    images = torch.rand(1, 3, 48, 64, dtype=torch.float64)
+    images = torch.rand(1, 3, 48, 64, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     results = {}
     for algo in ("pairs", "neighbors"):
         previous = set_conv_algorithm(algo)

@@ -88,12 +88,23 @@ def apply_kernel_map(feats: torch.Tensor, weight: torch.Tensor, kmap: KernelMap,
     return _GatherGemmScatter.apply(feats, weight, kmap, n_out)
 
 
-class _NeighborGemm(torch.autograd.Function):
-    """:func:`gather_gemm` with the gathered (N_out, K x Cin) matrix recomputed in backward instead of kept.
+# Rows of the neighbour table handled at once by :class:`_NeighborGemm`, so that the gathered
+# (rows, K x Cin) block stays near this many elements (64 Mi: 256 MiB in fp32) however many voxels a level has.
+GATHER_BUDGET = 1 << 26
 
-    One gather and one GEMM per layer (two plus one scatter in backward), no per-offset loop and no
-    host synchronisation: what a GPU wants. It multiplies the zero rows of absent neighbours too, so on a
-    CPU the per-offset pairs (:class:`_GatherGemmScatter`) do less work."""
+
+def _row_chunks(n: int, k: int, cin: int) -> list[tuple[int, int]]:
+    step = max(1, GATHER_BUDGET // max(1, k * cin))
+    return [(i, min(i + step, n)) for i in range(0, n, step)]
+
+
+class _NeighborGemm(torch.autograd.Function):
+    """:func:`gather_gemm` with the gathered (N_out, K x Cin) matrix recomputed in backward instead of kept,
+    and built in row chunks of at most ``GATHER_BUDGET`` elements (transient memory stays bounded).
+
+    One gather and one GEMM per chunk (two plus one scatter in backward), no per-offset loop and no host
+    synchronisation: what a GPU wants. It multiplies the zero rows of absent neighbours too, so on a CPU the
+    per-offset pairs (:class:`_GatherGemmScatter`) do less work."""
 
     @staticmethod
     def forward(ctx, feats: torch.Tensor, weight: torch.Tensor, neighbors: torch.Tensor) -> torch.Tensor:
@@ -102,8 +113,12 @@ class _NeighborGemm(torch.autograd.Function):
         ctx.dtypes = (feats.dtype, weight.dtype)
         f, w = feats.to(dtype), weight.to(dtype)
         ctx.save_for_backward(f, w, neighbors)
+        k, cin, cout = w.shape
+        out = f.new_empty(neighbors.shape[0], cout)
         with torch.autocast(dev, enabled=False):
-            return gather_gemm(f, w, neighbors)
+            for a, b in _row_chunks(neighbors.shape[0], k, cin):
+                out[a:b] = gather_gemm(f, w, neighbors[a:b])
+        return out
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
@@ -111,17 +126,20 @@ class _NeighborGemm(torch.autograd.Function):
         feats_dtype, weight_dtype = ctx.dtypes
         g = grad.to(f.dtype)
         k, cin, cout = w.shape
-        grad_feats = grad_weight = None
-        if ctx.needs_input_grad[0]:
-            acc = torch.float32 if f.dtype in (torch.float16, torch.bfloat16) else f.dtype
-            per_pair = (g @ w.reshape(k * cin, cout).T).reshape(-1, cin).to(acc)
-            grad_feats = torch.zeros(f.shape[0] + 1, cin, dtype=acc, device=f.device)
-            grad_feats.index_add_(0, neighbors.reshape(-1) + 1, per_pair)
-            grad_feats = grad_feats[1:].to(feats_dtype)
-        if ctx.needs_input_grad[1]:
-            padded = torch.cat([torch.zeros_like(f[:1]), f])
-            grad_weight = (padded[neighbors + 1].flatten(1).T @ g).reshape(k, cin, cout).to(weight_dtype)
-        return grad_feats, grad_weight, None
+        acc = torch.float32 if f.dtype in (torch.float16, torch.bfloat16) else f.dtype
+        w_flat = w.reshape(k * cin, cout)
+        padded = torch.cat([torch.zeros_like(f[:1]), f])
+        grad_feats = torch.zeros(f.shape[0] + 1, cin, dtype=acc, device=f.device) if ctx.needs_input_grad[0] else None
+        grad_weight = torch.zeros(k * cin, cout, dtype=acc, device=f.device) if ctx.needs_input_grad[1] else None
+        for a, b in _row_chunks(neighbors.shape[0], k, cin):
+            rows = neighbors[a:b]
+            if grad_feats is not None:
+                per_pair = (g[a:b] @ w_flat.T).reshape(-1, cin).to(acc)
+                grad_feats.index_add_(0, rows.reshape(-1) + 1, per_pair)
+            if grad_weight is not None:
+                grad_weight += (padded[rows + 1].flatten(1).T @ g[a:b]).to(acc)
+        return (grad_feats[1:].to(feats_dtype) if grad_feats is not None else None,
+                grad_weight.reshape(k, cin, cout).to(weight_dtype) if grad_weight is not None else None, None)
 
 
 # How the eager convolutions run: "pairs" (per-offset gather-GEMM-scatter over the active pairs only) or
