@@ -196,11 +196,20 @@ def test_tensorrt_check_names_the_nodes_tensorrt_rejects():
     assert "big_topk: K=5000" in text and "scat: reduction=add" in text and "nz_float" not in text
 
 
-def test_spconv_checkpoints_are_refused_for_3d_export_with_a_clear_error():
+def test_spconv_spec_exports_through_the_pure_sparse_layers(tiny_data, trained_3d_sparse, tmp_path):
+    """A checkpoint of backend=spconv (same parameter names as sparse) exports without spconv installed."""
     from nvpanoptix3d.engine.errors import EngineError
     from nvpanoptix3d.engine.export import export_3d_wrapper
 
-    with pytest.raises(EngineError, match="backend=sparse to export"):
+    spec = write_spec(tmp_path / "s.yaml", make_spec(tiny_data, tmp_path, **{
+        "dataset.enable_3d": True, "model.frustum3d.backend": "spconv",
+        "export.checkpoint": str(trained_3d_sparse / "latest.pth"), "export.input_width": 160,
+        "export.input_height": 120, "export.max_voxels": 40000}))
+    assert run_action("export", spec) == 0
+    log = _log(tmp_path)
+    assert "exporting through the pure-PyTorch sparse layers" in log and "3D ONNX checked" in log
+    assert [i.name for i in ort.InferenceSession(str(tmp_path / "model_3d.onnx")).get_inputs()][3] == "frustum_mask"
+    with pytest.raises(EngineError, match="exports through backend=sparse"):
         export_3d_wrapper(type("M", (torch.nn.Module,), {"backend": "spconv"})())
 
 

@@ -116,8 +116,8 @@ def export_3d_wrapper(model: nn.Module) -> nn.Module:
         return Export3D(model).eval()
     if backend == "sparse":
         return Export3DSparse(model).eval()
-    raise EngineError(f"3D ONNX export supports model.frustum3d.backend=dense or sparse; {backend!r} layers run "
-                      f"only in spconv's CUDA kernels (retrain or fine-tune with backend=sparse to export)")
+    raise EngineError(f"3D ONNX export supports model.frustum3d.backend=dense or sparse, not {backend!r} (an spconv "
+                      f"checkpoint exports through backend=sparse: the parameters are the same)")
 
 
 @torch.no_grad()
@@ -255,6 +255,12 @@ def _report_tensorrt(path: Path, result: dict[str, Any], key: str) -> None:
 
 def run_export(spec: Any, results_dir: Path) -> dict[str, Any]:
     ex = spec.export
+    if spec.model.frustum3d.backend == "spconv":
+        # spconv layers hold the pure sparse layers' parameters under the same names: export through those.
+        spec = spec.model_copy(deep=True)
+        spec.model.frustum3d.backend = "sparse"
+        log.info("model.frustum3d.backend=spconv: exporting through the pure-PyTorch sparse layers (same "
+                 "parameters; spconv itself has no ONNX form)")
     model, stage, meta = load_trained_model(spec, ex.checkpoint, key=encryption_key(spec), what="export.checkpoint")
     model = model.float().eval()
     path_2d = Path(ex.onnx_file_2d or ex.onnx_file or results_dir / "model_2d.onnx")
