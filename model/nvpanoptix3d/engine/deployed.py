@@ -121,12 +121,19 @@ class DeployedModel:
         return self
 
     def _run_2d(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        chunks = [images] if not isinstance(self.batch_dim, int) or self.batch_dim == images.shape[0] \
-            else list(images.split(1)) if self.batch_dim == 1 else None
-        if chunks is None:
-            raise EngineError(f"the 2D model was exported for batch {self.batch_dim}; use that batch size or "
-                              "re-export with export.batch_size=-1 (dynamic)")
-        outs = [self.runner_2d({"batch_inputs": c * 255.0}) for c in chunks]
+        """The 2D model on the batch: whole with a dynamic batch axis, else in chunks of the exported batch
+        size (the last one padded with blank images, whose outputs are dropped)."""
+        if not isinstance(self.batch_dim, int) or self.batch_dim <= 0:
+            chunks = [images]
+        else:
+            chunks = list(images.split(self.batch_dim))
+        outs = []
+        for chunk in chunks:
+            n = chunk.shape[0]
+            if isinstance(self.batch_dim, int) and n < self.batch_dim:
+                chunk = torch.cat([chunk, chunk.new_zeros(self.batch_dim - n, *chunk.shape[1:])])
+            res = self.runner_2d({"batch_inputs": chunk * 255.0})
+            outs.append({k: v[:n] for k, v in res.items()})
         return {OUTPUT_KEYS_2D[n]: torch.cat([o[n].float().cpu() for o in outs]) for n in outs[0]}
 
     @torch.no_grad()
