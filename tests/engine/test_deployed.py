@@ -112,7 +112,8 @@ def test_a_2d_model_exported_for_a_static_batch_runs_any_batch(tiny_data, traine
         res.mkdir()
         spec = write_spec(res / "s.yaml", make_spec(tiny_data, res, **{
             "dataset.enable_3d": True, "inference.images_dir": str(images), "inference.batch_size": 2,
-            "inference.onnx_file_2d": str(out / "model_2d.onnx"), "inference.onnx_file_3d": str(out / "model_3d.onnx")}))
+            "inference.onnx_file_2d": str(out / "model_2d.onnx"),
+            "inference.onnx_file_3d": str(out / "model_3d.onnx")}))
         assert run_action("inference", spec) == 0
         results[batch] = json.loads((res / "inference" / "index.json").read_text())["images"]
     assert len(results[1]) == len(results[4]) == len(results[-1]) == 6
