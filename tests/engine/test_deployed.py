@@ -79,6 +79,8 @@ def test_exported_model_sources_fail_clearly(tiny_data, exported, tmp_path, caps
          "set dataset.target_size to [160, 120]"),
         ({"evaluate.trt_engine": str(tmp_path)}, "has no model_2d.engine"),
         ({}, "evaluate.checkpoint is empty"),
+        ({"evaluate.onnx_file_2d": str(f2), "evaluate.onnx_file_3d": str(f3), "model.frustum3d.grid_dimensions": 16,
+          "model.frustum3d.frustum_dims": 16}, "exported for a (32, 32, 32) grid but the spec gives (16, 16, 16)"),
     ]
     (tmp_path / "engines").mkdir()
     (tmp_path / "engines" / "model_2d.engine").write_bytes(b"not an engine")

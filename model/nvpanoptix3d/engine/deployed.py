@@ -33,6 +33,7 @@ ENGINE_FILES = ("model_2d.engine", "model_3d.engine")
 
 class Runner(Protocol):
     input_shapes: dict[str, tuple[int | str, ...]]
+    output_shapes: dict[str, tuple[int | str, ...]]
     output_names: list[str]
 
     def __call__(self, feeds: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]: ...
@@ -53,7 +54,8 @@ class OnnxRunner:
             raise EngineError(f"onnxruntime cannot load {path}: {str(exc).splitlines()[0][:300]}") from None
         self.path = path
         self.input_shapes = {i.name: tuple(i.shape) for i in self.session.get_inputs()}
-        self.output_names = [o.name for o in self.session.get_outputs()]
+        self.output_shapes = {o.name: tuple(o.shape) for o in self.session.get_outputs()}
+        self.output_names = list(self.output_shapes)
 
     def __call__(self, feeds: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         arrays = {n: feeds[n].detach().cpu().numpy() for n in self.input_shapes}
@@ -79,7 +81,8 @@ class TrtRunner:
         names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
         is_input = {n: self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT for n in names}
         self.input_shapes = {n: tuple(self.engine.get_tensor_shape(n)) for n in names if is_input[n]}
-        self.output_names = [n for n in names if not is_input[n]]
+        self.output_shapes = {n: tuple(self.engine.get_tensor_shape(n)) for n in names if not is_input[n]}
+        self.output_names = list(self.output_shapes)
 
     def _dtype(self, name: str) -> torch.dtype:
         return torch.from_numpy(np.empty(0, dtype=self.trt.nptype(self.engine.get_tensor_dtype(name)))).dtype
@@ -178,8 +181,7 @@ def _lifting_for(runner_3d: Runner, spec: Any) -> torch.nn.Module:
                 depth_max=kw["depth_max"], truncation=kw["truncation"])
     sparse = "frustum_mask" in runner_3d.input_shapes
     lifting = SparseFrustumLifting(**args, max_voxels=kw["max_voxels"]) if sparse else FrustumLifting(**args)
-    dims = tuple(int(d) for d in runner_3d.input_shapes.get("frustum_mask", (1, *lifting.dims))[1:]) \
-        if sparse else tuple(lifting.dims)
+    dims = tuple(runner_3d.output_shapes.get("geometry", (1, *lifting.dims))[1:])
     if dims != tuple(lifting.dims):
         raise EngineError(f"the 3D model was exported for a {dims} grid but the spec gives {tuple(lifting.dims)}; "
                           "use the spec the model was exported with (model.frustum3d.grid_dimensions)")
