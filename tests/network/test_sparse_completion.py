@@ -220,6 +220,25 @@ def test_sparse_criterion_under_bf16_autocast_is_finite_and_close_to_fp32(conv_a
     assert abs(values[torch.bfloat16] - values[None]) < 0.02 * values[None]
 
 
+def test_panoptic_volumes_from_sparse_masks_equal_those_from_densified_masks():
+    """Evaluation and inference read the sparse backend's per-query masks as SparseTensors (no queries x grid
+    volume): the panoptic, semantic and instance volumes and segments equal those from the densified masks."""
+    k, frustum, occ = _scene()
+    model = _model().eval()
+    model.completion.prune_threshold = 0.3  # keep a good share of voxels in this untrained model
+    with torch.no_grad():
+        raw = model(torch.rand(1, 3, 48, 64, generator=torch.Generator().manual_seed(1)), k, frustum,
+                    sparse_outputs=True)
+    dense, sparse = model.densify_3d(raw), model.densify_3d(raw, masks="sparse")
+    assert not isinstance(sparse["pred_masks_3d"][-1], torch.Tensor)
+    kw = dict(frustum=frustum[0], num_thing_classes=9, object_mask_threshold=0.0, truncation=3.0, surface_band=3.0)
+    a, b = panoptic_3d(dense, 0, **kw), panoptic_3d(sparse, 0, **kw)
+    assert a["segments"] and a["segments"] == b["segments"]
+    assert int((a["panoptic"] > 0).sum()) > 10
+    for key in ("panoptic", "semantic", "instance", "geometry", "occupancy"):
+        assert torch.equal(a[key], b[key]), key
+
+
 @pytest.mark.parametrize("budget", [1 << 26, 300])  # one chunk per layer; chunks of a few rows
 def test_both_convolution_algorithms_give_the_same_network_and_gradients(budget, monkeypatch):
     """The per-offset pairs and the neighbour-table GEMM are the same convolution: whole-network outputs and

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from nvpanoptix3d.engine.predict import to_cpu_float
 from nvpanoptix3d.metrics import PanopticQuality2D, PanopticReconstructionQuality, depth_metrics, segments_from_volumes
 from nvpanoptix3d.metrics.prq import _ClassStats
 from nvpanoptix3d.network.frustum3d import panoptic_3d
@@ -101,8 +102,10 @@ class Evaluator:
         depth = outputs["pred_depth"].float().cpu()
         out3d = None
         if s.stage == "3d":
-            out3d = {k: ([t.float().cpu() for t in v] if isinstance(v, list) else v.float().cpu())
-                     for k, v in outputs.items() if k in ("pred_occupancy", "pred_masks_3d", "pred_geometry")}
+            # post-processing reads the finest level only: copy just that (dense or SparseTensor masks)
+            out3d = {"pred_occupancy": [to_cpu_float(outputs["pred_occupancy"][-1])],
+                     "pred_masks_3d": [to_cpu_float(outputs["pred_masks_3d"][-1])],
+                     "pred_geometry": to_cpu_float(outputs["pred_geometry"])}
             out3d["pred_logits"] = logits
         for i, meta in enumerate(batch["meta"]):
             key = f"{meta.get('scene_id')}/{meta.get('image_id')}"

@@ -28,7 +28,7 @@ from nvpanoptix3d.engine.errors import EngineError
 from nvpanoptix3d.engine.fsutil import atomic_write_json
 from nvpanoptix3d.engine.outputs import (colorize, mesh_from_volume, segment_colors, write_color_png, write_depth,
                                          write_panoptic_png, write_ply, write_volumes)
-from nvpanoptix3d.engine.predict import load_for_prediction, run_model, to_device
+from nvpanoptix3d.engine.predict import load_for_prediction, run_model, to_cpu_float, to_device
 
 log = logging.getLogger("nvpanoptix3d")
 ARCHIVES = (".tar.gz", ".tgz", ".tar", ".zip")
@@ -123,8 +123,7 @@ def run_inference(spec: Any, results_dir: Path) -> dict[str, Any]:
                 masks.append(frustum_cache[key])
             batch["frustum_mask"] = torch.stack(masks)
         outputs = run_model(model, stage, to_device(batch, device))
-        outputs = {kk: ([t.float().cpu() for t in v] if isinstance(v, list) and v and isinstance(v[0], torch.Tensor)
-                        else v.float().cpu() if isinstance(v, torch.Tensor) else v) for kk, v in outputs.items()}
+        outputs = {kk: to_cpu_float(v) for kk, v in outputs.items() if kk != "aux_outputs"}
         for i, info in enumerate(batch["meta"]):
             name = names[k]
             k += 1

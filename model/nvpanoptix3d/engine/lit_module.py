@@ -137,7 +137,7 @@ class PanoptixModule(pl.LightningModule):
         losses = self.criterion_3d(outputs, batch, indices)
         losses["loss"] = losses.pop("loss_3d")
         if not self.training:
-            outputs = self.model.densify_3d(outputs)
+            outputs = self.model.densify_3d(outputs, masks="sparse")
         return outputs, losses
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:

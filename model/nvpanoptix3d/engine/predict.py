@@ -88,6 +88,22 @@ def to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
 
 @torch.no_grad()
 def run_model(model: nn.Module, stage: str, batch: dict[str, Any]) -> dict[str, Any]:
+    """The model's outputs for evaluation / inference. The sparse backends keep their per-query 3D masks
+    sparse (post-processing reads them as they are; densified they would be queries x grid)."""
     if stage == "3d":
+        if getattr(model, "backend", "dense") in ("sparse", "spconv"):
+            out = model(batch["image"], batch["intrinsic"], batch["frustum_mask"], sparse_outputs=True)
+            return model.densify_3d(out, masks="sparse")
         return model(batch["image"], batch["intrinsic"], batch["frustum_mask"])
     return model(batch["image"])
+
+
+def to_cpu_float(value: Any) -> Any:
+    """Tensors (and SparseTensors, lists of either) as float32 on the CPU; anything else unchanged."""
+    if isinstance(value, list):
+        return [to_cpu_float(v) for v in value]
+    if isinstance(value, torch.Tensor):
+        return value.float().cpu()
+    if hasattr(value, "coords") and hasattr(value, "feats"):  # a SparseTensor
+        return value.to_cpu_float()
+    return value

@@ -92,14 +92,15 @@ class NVPanoptix3D(PanopticModel2D):
         out = self.completion(vol, out2d["query_features"], frustum, occupancy)
         return {"sparse_3d": out} if sparse_outputs else densify(out, self.truncation)
 
-    def densify_3d(self, outputs: dict) -> dict:
-        """The dense 3D outputs of a ``sparse_outputs=True`` call (unchanged outputs otherwise)."""
+    def densify_3d(self, outputs: dict, masks: str = "dense") -> dict:
+        """The dense 3D outputs of a ``sparse_outputs=True`` call (unchanged outputs otherwise); with
+        ``masks="sparse"`` the per-query masks stay SparseTensors (what evaluation and inference need)."""
         if "sparse_3d" not in outputs:
             return outputs
         from nvpanoptix3d.network.frustum3d.sparse_completion import densify  # noqa: PLC0415
 
         rest = {k: v for k, v in outputs.items() if k != "sparse_3d"}
-        return {**rest, **densify(outputs["sparse_3d"], self.truncation)}
+        return {**rest, **densify(outputs["sparse_3d"], self.truncation, masks=masks)}
 
     def forward(self, images: torch.Tensor, intrinsic: torch.Tensor | None = None,
                 frustum: torch.Tensor | None = None, occupancy: list | None = None,

@@ -5,11 +5,27 @@ from __future__ import annotations
 import torch
 
 
+def _mask_owner(masks, index: int, keep: torch.Tensor, scores: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+    """(X, Y, Z) index into ``keep`` of the query with the highest score x mask probability per voxel.
+
+    ``masks``: dense (B, Q, X, Y, Z) logits, or a SparseTensor of (N, Q) logits (the sparse backends) whose
+    absent voxels get -1; those are never occupied, so they are never assigned either way."""
+    if isinstance(masks, torch.Tensor):
+        return (scores[:, None, None, None] * masks[index][keep].sigmoid()).argmax(0)
+    rows = (masks.coords[:, 0] == index).nonzero().flatten()
+    best = (scores[None] * masks.feats[rows][:, keep].sigmoid()).argmax(1)
+    owner = torch.full(shape, -1, dtype=torch.long)
+    x, y, z = masks.coords[rows, 1:].unbind(1)
+    owner[x, y, z] = best.cpu()
+    return owner
+
+
 def panoptic_3d(outputs: dict, index: int, *, frustum: torch.Tensor, num_thing_classes: int,
                 object_mask_threshold: float, truncation: float, mode: str = "panoptic",
                 surface_band: float = 1.5) -> dict:
     """Returns geometry (X,Y,Z) float (truncation where free), occupancy bool, panoptic/semantic/instance
-    int volumes and segments [{id, category_id, isthing, score}]."""
+    int volumes and segments [{id, category_id, isthing, score}]. The finest ``pred_masks_3d`` may be a
+    SparseTensor (see :func:`_mask_owner`)."""
     occ = (outputs["pred_occupancy"][-1][index].sigmoid() > 0.5) & frustum
     geometry = torch.where(occ, outputs["pred_geometry"][index], torch.full_like(outputs["pred_geometry"][index],
                                                                                  truncation))
@@ -22,9 +38,7 @@ def panoptic_3d(outputs: dict, index: int, *, frustum: torch.Tensor, num_thing_c
     semantic = torch.zeros(shape, dtype=torch.int64)
     segments = []
     if keep.numel():
-        probs = outputs["pred_masks_3d"][-1][index][keep].sigmoid()
-        weighted = scores[keep][:, None, None, None] * probs
-        owner = weighted.argmax(0)
+        owner = _mask_owner(outputs["pred_masks_3d"][-1], index, keep, scores[keep], shape)
         assigned = occ & (geometry <= surface_band)
         merged: dict[int, int] = {}
         next_id = 1

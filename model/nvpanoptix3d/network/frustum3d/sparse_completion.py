@@ -160,11 +160,12 @@ def _subtree_targets(occupancy: list | None, dims: tuple[int, int, int],
     return [coarse, mid]
 
 
-def densify(out: dict, truncation: float) -> dict[str, list[torch.Tensor] | torch.Tensor]:
+def densify(out: dict, truncation: float, *, masks: str = "dense") -> dict[str, list]:
     """Dense outputs with the :class:`FrustumCompletion` contract: absent voxels get ABSENT_LOGIT
-    (occupancy, masks) and ``truncation`` (geometry)."""
+    (occupancy, masks) and ``truncation`` (geometry). ``masks="sparse"`` leaves the per-query masks as
+    SparseTensors ((N, Q) rows; post-processing reads them directly): densified they are queries x grid."""
     occ = [t.dense(ABSENT_LOGIT)[:, 0] for t in out["occupancy"]]
-    masks = [t.dense(ABSENT_LOGIT) for t in out["masks_3d"]]
+    masks = [t.dense(ABSENT_LOGIT) for t in out["masks_3d"]] if masks == "dense" else list(out["masks_3d"])
     geometry = out["geometry"].dense(truncation)[:, 0]
     return {"pred_occupancy": occ, "pred_masks_3d": masks, "pred_geometry": geometry}
 

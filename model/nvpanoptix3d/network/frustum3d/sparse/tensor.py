@@ -33,6 +33,11 @@ class SparseTensor:
         """Same coordinates (and cached kernel maps), new features."""
         return SparseTensor(self.coords, feats, self.spatial_shape, self.batch_size, self.stride, self.cache)
 
+    def to_cpu_float(self) -> "SparseTensor":
+        """A float32 copy on the CPU (coordinates too); kernel maps are not carried over."""
+        return SparseTensor(self.coords.cpu(), self.feats.float().cpu(), self.spatial_shape, self.batch_size,
+                            self.stride)
+
     def dense(self, fill: float = 0.0) -> torch.Tensor:
         """(B, C, X, Y, Z) volume with ``fill`` where no voxel is active."""
         # The fill row is derived from the features (a sum, so empty sets work too): an ONNX exporter must
