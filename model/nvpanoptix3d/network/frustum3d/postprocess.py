@@ -14,9 +14,9 @@ def _mask_owner(masks, index: int, keep: torch.Tensor, scores: torch.Tensor, sha
         return (scores[:, None, None, None] * masks[index][keep].sigmoid()).argmax(0)
     rows = (masks.coords[:, 0] == index).nonzero().flatten()
     best = (scores[None] * masks.feats[rows][:, keep].sigmoid()).argmax(1)
-    owner = torch.full(shape, -1, dtype=torch.long)
+    owner = torch.full(shape, -1, dtype=torch.long, device=masks.feats.device)
     x, y, z = masks.coords[rows, 1:].unbind(1)
-    owner[x, y, z] = best.cpu()
+    owner[x, y, z] = best
     return owner
 
 
