@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from nvpanoptix3d.engine.errors import EngineError
 from nvpanoptix3d.engine.export import OUTPUTS_3D, inputs_3d
@@ -113,6 +114,7 @@ class DeployedModel:
                  truncation: float) -> None:
         self.runner_2d, self.runner_3d, self.lifting, self.truncation = runner_2d, runner_3d, lifting, truncation
         self.device = torch.device("cpu")
+        self._warned_resize = False
         self.batch_dim = runner_2d.input_shapes["batch_inputs"][0]
         self.max_voxels = int(runner_3d.input_shapes["voxel_coords"][0]) if runner_3d else 0
 
@@ -139,24 +141,46 @@ class DeployedModel:
             outs.append({k: v[:n] for k, v in res.items()})
         return {OUTPUT_KEYS_2D[n]: torch.cat([o[n].float().cpu() for o in outs]) for n in outs[0]}
 
+    def _fit_to_export_size(self, images: torch.Tensor, intrinsic: torch.Tensor | None
+                            ) -> tuple[torch.Tensor, torch.Tensor | None, tuple[int, int]]:
+        """Images resized to the 2D model's fixed input size (bilinear) and intrinsics rescaled with them, as
+        a deployment runtime resizes to its engine; the camera frustum does not change. Also the input's
+        (H, W), at which the depth is returned."""
+        native = (images.shape[-2], images.shape[-1])
+        expected = tuple(self.runner_2d.input_shapes["batch_inputs"][2:])
+        if not all(isinstance(d, int) for d in expected) or native == expected:
+            return images, intrinsic, native
+        if not self._warned_resize:
+            log.warning("the 2D model was exported for %dx%d images and the data is %dx%d: resizing (intrinsics "
+                        "rescaled); export with export.input_width/height = dataset.target_size to avoid it",
+                        expected[1], expected[0], native[1], native[0])
+            self._warned_resize = True
+        images = F.interpolate(images, size=expected, mode="bilinear", align_corners=False)
+        if intrinsic is not None:
+            from nvpanoptix3d.geometry import scale_intrinsic  # noqa: PLC0415
+
+            intrinsic = torch.stack([torch.from_numpy(scale_intrinsic(k.cpu().numpy(), native[::-1], expected[::-1]))
+                                     for k in intrinsic])
+        return images, intrinsic, native
+
     @torch.no_grad()
     def __call__(self, images: torch.Tensor, intrinsic: torch.Tensor | None = None,
                  frustum: torch.Tensor | None = None) -> dict[str, Any]:
         """images (B, 3, H, W) in [0, 1]; with intrinsic and frustum also the 3D outputs (as NVPanoptix3D)."""
-        expected = tuple(self.runner_2d.input_shapes["batch_inputs"][2:])
-        if all(isinstance(d, int) for d in expected) and tuple(images.shape[2:]) != expected:
-            raise EngineError(f"the 2D model was exported for {expected[1]}x{expected[0]} images but the data is "
-                              f"{images.shape[3]}x{images.shape[2]}: set dataset.target_size to "
-                              f"[{expected[1]}, {expected[0]}] or re-export with that export.input_width/height")
-        out = self._run_2d(images.float().cpu())
+        images, intrinsic, native = self._fit_to_export_size(images.float().cpu(), intrinsic)
+        out = self._run_2d(images)
+        depth_for_lifting = out["pred_depth"]
+        if tuple(out["pred_depth"].shape[-2:]) != native:  # depth at the input's size, as the PyTorch model
+            out["pred_depth"] = F.interpolate(out["pred_depth"], size=native, mode="bilinear", align_corners=False)
         if intrinsic is None or frustum is None:
             return out
         if self.runner_3d is None or self.lifting is None:
             raise EngineError("the 3D stage needs the 3D model (model_3d.engine / onnx_file_3d) besides the 2D one")
         size = (images.shape[-1], images.shape[-2])
+        lifting_inputs = dict(out, pred_depth=depth_for_lifting)
         per_image = []
         for i in range(images.shape[0]):
-            out2d = {k: v[i:i + 1] for k, v in out.items()}
+            out2d = {k: v[i:i + 1] for k, v in lifting_inputs.items()}
             feeds = inputs_3d(self, out2d, intrinsic[i:i + 1].float().cpu(), frustum[i:i + 1].cpu(), size,
                               self.max_voxels)
             res = self.runner_3d(feeds)
