@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from nvpanoptix3d.network.frustum3d.criterion import _down
 from nvpanoptix3d.network.frustum3d.sparse import SparseTensor
+from nvpanoptix3d.network.frustum3d.sparse.conv import accumulation_dtype
 from nvpanoptix3d.network.frustum3d.sparse_completion import ABSENT_LOGIT
 
 
@@ -26,7 +27,7 @@ def _at(volume: torch.Tensor, coords: torch.Tensor) -> torch.Tensor:
 
 def _wide(t: torch.Tensor) -> torch.Tensor:
     """fp16/bf16 (autocast) predictions in fp32 for the losses; fp32/fp64 unchanged."""
-    return t.float() if t.dtype in (torch.float16, torch.bfloat16) else t
+    return t.to(accumulation_dtype(t.dtype))
 
 
 def _bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

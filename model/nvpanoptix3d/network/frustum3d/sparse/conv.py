@@ -13,9 +13,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nvpanoptix3d.network.frustum3d.sparse.kernel_map import (CoordIndex, DenseCoordIndex, KernelMap, kernel_offsets,
-                                                             linearize, make_index, neighbor_table, strided_map,
-                                                             strided_output_coords, strided_output_shape,
+from nvpanoptix3d.network.frustum3d.sparse.kernel_map import (CoordIndex, DenseCoordIndex, KernelMap, exporting,
+                                                             kernel_offsets, linearize, make_index, neighbor_table,
+                                                             strided_map, strided_output_coords, strided_output_shape,
                                                              strided_queries, submanifold_map, submanifold_queries)
 from nvpanoptix3d.network.frustum3d.sparse.tensor import SparseTensor
 
@@ -27,16 +27,33 @@ def coord_index(x: SparseTensor) -> CoordIndex | DenseCoordIndex:
     return x.cache["index"]
 
 
-def exporting() -> bool:
-    return torch.onnx.is_in_onnx_export()
+def accumulation_dtype(dtype: torch.dtype) -> torch.dtype:
+    """fp32 for the half-precision autocast dtypes (sums, statistics, losses), the dtype itself otherwise."""
+    return torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
+
+
+def _autocast_operands(ctx, feats: torch.Tensor, weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """feats and weight in the autocast dtype (fp16/bf16 training) or their own: a custom Function is not cast
+    for us, and index_add_ needs one dtype on both sides. Records the original dtypes for backward."""
+    dev = feats.device.type
+    dtype = torch.get_autocast_dtype(dev) if torch.is_autocast_enabled(dev) else feats.dtype
+    ctx.dtypes = (feats.dtype, weight.dtype)
+    return feats.to(dtype), weight.to(dtype)
+
+
+def with_absent_row(feats: torch.Tensor) -> torch.Tensor:
+    """feats with a zero row in front, so that row index -1 ("absent") + 1 reads zeros."""
+    return torch.cat([torch.zeros_like(feats[:1]), feats])
 
 
 def gather_gemm(feats: torch.Tensor, weight: torch.Tensor, neighbors: torch.Tensor) -> torch.Tensor:
     """sum over offsets k of feats[neighbors[:, k]] @ weight[k] (absent neighbours read a zero row) as one
     gather and one GEMM: no data-dependent sizes, so it traces into a static ONNX graph. weight (K, Cin, Cout)."""
-    padded = torch.cat([torch.zeros_like(feats[:1]), feats])
-    gathered = padded[neighbors + 1]  # (N_out, K, Cin)
-    return gathered.flatten(1) @ weight.reshape(-1, weight.shape[-1])
+    return _padded_gemm(with_absent_row(feats), weight.reshape(-1, weight.shape[-1]), neighbors)
+
+
+def _padded_gemm(padded: torch.Tensor, weight_flat: torch.Tensor, neighbors: torch.Tensor) -> torch.Tensor:
+    return padded[neighbors + 1].flatten(1) @ weight_flat  # gathered (N_out, K x Cin) @ (K x Cin, Cout)
 
 
 class _GatherGemmScatter(torch.autograd.Function):
@@ -48,26 +65,23 @@ class _GatherGemmScatter(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, feats: torch.Tensor, weight: torch.Tensor, kmap: KernelMap, n_out: int) -> torch.Tensor:
-        # Under autocast (fp16/bf16 training) the GEMMs run in the autocast dtype and accumulate in fp32;
-        # a custom Function is not cast for us, and index_add_ needs one dtype on both sides.
-        dev = feats.device.type
-        dtype = torch.get_autocast_dtype(dev) if torch.is_autocast_enabled(dev) else feats.dtype
-        ctx.kmap, ctx.dtypes = kmap, (feats.dtype, weight.dtype)
-        f, w = feats.to(dtype), weight.to(dtype)
+        # Under autocast (fp16/bf16 training) the GEMMs run in the autocast dtype and accumulate in fp32.
+        f, w = _autocast_operands(ctx, feats, weight)
+        ctx.kmap = kmap
         ctx.save_for_backward(f, w)
-        acc = torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
+        acc = accumulation_dtype(f.dtype)
         out = f.new_zeros(n_out, w.shape[-1], dtype=acc)
-        with torch.autocast(dev, enabled=False):
+        with torch.autocast(f.device.type, enabled=False):
             for k, (rows_in, rows_out) in enumerate(kmap):
                 if rows_in.numel():
                     out.index_add_(0, rows_out, (f[rows_in] @ w[k]).to(acc))
-        return out.to(dtype)
+        return out.to(f.dtype)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         f, w = ctx.saved_tensors
         feats_dtype, weight_dtype = ctx.dtypes
-        acc = torch.float32 if f.dtype in (torch.float16, torch.bfloat16) else f.dtype
+        acc = accumulation_dtype(f.dtype)
         g_all = grad.to(f.dtype)
         grad_feats = torch.zeros(f.shape, dtype=acc, device=f.device) if ctx.needs_input_grad[0] else None
         grad_weight = torch.zeros(w.shape, dtype=acc, device=w.device) if ctx.needs_input_grad[1] else None
@@ -108,16 +122,14 @@ class _NeighborGemm(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, feats: torch.Tensor, weight: torch.Tensor, neighbors: torch.Tensor) -> torch.Tensor:
-        dev = feats.device.type
-        dtype = torch.get_autocast_dtype(dev) if torch.is_autocast_enabled(dev) else feats.dtype
-        ctx.dtypes = (feats.dtype, weight.dtype)
-        f, w = feats.to(dtype), weight.to(dtype)
+        f, w = _autocast_operands(ctx, feats, weight)
         ctx.save_for_backward(f, w, neighbors)
         k, cin, cout = w.shape
+        padded, w_flat = with_absent_row(f), w.reshape(k * cin, cout)  # once per layer, not per chunk
         out = f.new_empty(neighbors.shape[0], cout)
-        with torch.autocast(dev, enabled=False):
+        with torch.autocast(f.device.type, enabled=False):
             for a, b in _row_chunks(neighbors.shape[0], k, cin):
-                out[a:b] = gather_gemm(f, w, neighbors[a:b])
+                out[a:b] = _padded_gemm(padded, w_flat, neighbors[a:b])
         return out
 
     @staticmethod
@@ -126,9 +138,9 @@ class _NeighborGemm(torch.autograd.Function):
         feats_dtype, weight_dtype = ctx.dtypes
         g = grad.to(f.dtype)
         k, cin, cout = w.shape
-        acc = torch.float32 if f.dtype in (torch.float16, torch.bfloat16) else f.dtype
+        acc = accumulation_dtype(f.dtype)
         w_flat = w.reshape(k * cin, cout)
-        padded = torch.cat([torch.zeros_like(f[:1]), f])
+        padded = with_absent_row(f)
         grad_feats = torch.zeros(f.shape[0] + 1, cin, dtype=acc, device=f.device) if ctx.needs_input_grad[0] else None
         grad_weight = torch.zeros(k * cin, cout, dtype=acc, device=f.device) if ctx.needs_input_grad[1] else None
         for a, b in _row_chunks(neighbors.shape[0], k, cin):
@@ -283,9 +295,7 @@ class SparseInstanceNorm(nn.Module):
         self.bias = nn.Parameter(torch.zeros(channels)) if affine else None
 
     def forward(self, x: SparseTensor) -> SparseTensor:
-        f = x.feats
-        if f.dtype in (torch.float16, torch.bfloat16):  # statistics in fp32 under autocast, as nn.InstanceNorm3d
-            f = f.float()
+        f = x.feats.to(accumulation_dtype(x.feats.dtype))  # statistics in fp32 under autocast, as InstanceNorm3d
         # Per-sample sums as a (B, N) one-hot GEMM rather than index_add: the same result, and it exports to
         # ONNX (index_add becomes a ScatterND that drops repeated indices).
         member = (x.coords[:, 0][None] == torch.arange(x.batch_size, device=f.device)[:, None]).to(f.dtype)
@@ -321,8 +331,7 @@ def select(x: SparseTensor, rows: torch.Tensor) -> SparseTensor:
 def gather_at(x: SparseTensor, coords: torch.Tensor) -> torch.Tensor:
     """Features of ``x`` at ``coords`` (same level), zeros where ``x`` has no voxel (skip connections)."""
     rows = coord_index(x).lookup(coords)
-    padded = torch.cat([torch.zeros_like(x.feats[:1]), x.feats])  # row 0 reads as "absent" (rows + 1 = 0)
-    return padded[rows + 1]
+    return with_absent_row(x.feats)[rows + 1]
 
 
 def keys_of(x: SparseTensor) -> torch.Tensor:

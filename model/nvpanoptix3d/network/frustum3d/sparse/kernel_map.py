@@ -76,9 +76,14 @@ class DenseCoordIndex:
         return self.table[keys]
 
 
+def exporting() -> bool:
+    """True while ``torch.onnx.export`` traces the network: the sparse layers then use ONNX-friendly ops."""
+    return torch.onnx.is_in_onnx_export()
+
+
 def make_index(coords: torch.Tensor, shape: tuple[int, int, int], batch_size: int) -> CoordIndex | DenseCoordIndex:
     """The sorted-key index, or the dense table while an ONNX export traces the network."""
-    if torch.onnx.is_in_onnx_export():
+    if exporting():
         return DenseCoordIndex(coords, shape, batch_size)
     return CoordIndex(coords, shape)
 
