@@ -110,9 +110,9 @@ class TrtRunner:
 class DeployedModel:
     """The exported 2D (and 3D) models behind the PyTorch model's call signature and output dict."""
 
-    def __init__(self, runner_2d: Runner, runner_3d: Runner | None, lifting: torch.nn.Module | None,
-                 truncation: float) -> None:
-        self.runner_2d, self.runner_3d, self.lifting, self.truncation = runner_2d, runner_3d, lifting, truncation
+    def __init__(self, runner_2d: Runner, runner_3d: Runner | None, reprojection: torch.nn.Module | None) -> None:
+        # ``reprojection``: the backend's parameter-free lifting, under the name export.lift_for_export reads
+        self.runner_2d, self.runner_3d, self.reprojection = runner_2d, runner_3d, reprojection
         self.device = torch.device("cpu")
         self._warned_resize = False
         self.batch_dim = runner_2d.input_shapes["batch_inputs"][0]
@@ -174,7 +174,7 @@ class DeployedModel:
             out["pred_depth"] = F.interpolate(out["pred_depth"], size=native, mode="bilinear", align_corners=False)
         if intrinsic is None or frustum is None:
             return out
-        if self.runner_3d is None or self.lifting is None:
+        if self.runner_3d is None:
             raise EngineError("the 3D stage needs the 3D model (model_3d.engine / onnx_file_3d) besides the 2D one")
         size = (images.shape[-1], images.shape[-2])
         lifting_inputs = dict(out, pred_depth=depth_for_lifting)
@@ -188,10 +188,6 @@ class DeployedModel:
         levels = [torch.cat([p[j] for p in per_image]) for j in range(len(per_image[0]))]
         out.update({"pred_occupancy": levels[0:3], "pred_masks_3d": levels[3:6], "pred_geometry": levels[6]})
         return out
-
-    @property
-    def reprojection(self) -> torch.nn.Module:  # what export.lift_for_export reads
-        return self.lifting
 
 
 def _lifting_for(runner_3d: Runner, spec: Any) -> torch.nn.Module:
@@ -212,9 +208,10 @@ def _lifting_for(runner_3d: Runner, spec: Any) -> torch.nn.Module:
     return lifting.eval()
 
 
-def load_deployed(spec: Any, section: str, *, stage: str, device: torch.device) -> tuple[DeployedModel, dict]:
+def load_deployed(spec: Any, section: str, *, stage: str | None, device: torch.device) -> tuple[DeployedModel, dict]:
     """The deployed model named by ``<section>.trt_engine`` (folder of model_2d.engine / model_3d.engine) or
-    ``<section>.onnx_file_2d`` / ``onnx_file_3d``, and the metadata evaluate / inference record."""
+    ``<section>.onnx_file_2d`` / ``onnx_file_3d``, and the metadata evaluate / inference record (with the
+    stage: ``stage`` if given, else "3d" when a 3D model is there)."""
     cfg = getattr(spec, section)
     if cfg.trt_engine:
         folder = Path(cfg.trt_engine).expanduser()
@@ -231,14 +228,15 @@ def load_deployed(spec: Any, section: str, *, stage: str, device: torch.device) 
         make, what = OnnxRunner, f"{section}.onnx_file_2d"
     runner_2d = make(paths[0], device)
     runner_3d = None
+    if stage is None:
+        stage = "3d" if paths[1] is not None and paths[1].is_file() else "2d"
     if stage == "3d":
         if paths[1] is None or not paths[1].is_file():
             need = f"{section}.trt_engine/{ENGINE_FILES[1]}" if cfg.trt_engine else f"{section}.onnx_file_3d"
             raise EngineError(f"dataset.enable_3d is true but {need} is missing: export (and build) the 3D model "
                               "from a 3D-stage checkpoint, or set dataset.enable_3d=false")
         runner_3d = make(paths[1], device)
-    lifting = _lifting_for(runner_3d, spec) if runner_3d else None
-    model = DeployedModel(runner_2d, runner_3d, lifting, spec.model.frustum3d.truncation).to(device)
+    model = DeployedModel(runner_2d, runner_3d, _lifting_for(runner_3d, spec) if runner_3d else None).to(device)
     log.info("running the exported %s model(s) with %s: %s", stage, "TensorRT" if cfg.trt_engine else "onnxruntime",
              ", ".join(str(p) for p in paths if p is not None and (stage == "3d" or p == paths[0])))
     return model, {"stage": stage, "epoch": 0, "step": 0, "path": str(paths[0].parent if cfg.trt_engine else paths[0]),

@@ -35,12 +35,18 @@ from torch import nn
 from nvpanoptix3d.engine.errors import EngineError
 from nvpanoptix3d.engine.predict import load_trained_model
 from nvpanoptix3d.engine.runtime import encryption_key
+from nvpanoptix3d.engine.trt_compat import report_tensorrt_problems
 
 log = logging.getLogger("nvpanoptix3d")
 TOLERANCE = 1e-3
 OUTPUTS_2D = ("pred_logits", "pred_masks", "pred_depths", "occupancy_preds", "mask_features", "depth_features",
               "segm_decoder_out")
 OUTPUTS_3D = ("occupancy_0", "occupancy_1", "occupancy_2", "masks_3d_0", "masks_3d_1", "masks_3d_2", "geometry")
+
+
+def flat_3d_outputs(out: dict) -> tuple[torch.Tensor, ...]:
+    """Dense 3D outputs in the order of OUTPUTS_3D."""
+    return (*out["pred_occupancy"], *out["pred_masks_3d"], out["pred_geometry"])
 
 
 class Export2D(nn.Module):
@@ -81,8 +87,7 @@ class Export3D(nn.Module):
         dense = (voxel_features[:1] * 0).expand(x * y * z + 1, c)
         dense = dense.index_put((flat,), voxel_features)
         volume = dense[: x * y * z].reshape(1, x, y, z, c).permute(0, 4, 1, 2, 3)
-        out = self.completion(volume, queries)
-        return (*out["pred_occupancy"], *out["pred_masks_3d"], out["pred_geometry"])
+        return flat_3d_outputs(self.completion(volume, queries))
 
 
 class Export3DSparse(nn.Module):
@@ -105,8 +110,7 @@ class Export3DSparse(nn.Module):
         rows = valid.to(voxel_features.dtype).nonzero()[:, 0]  # NonZero on floats (TensorRT)
         xyz = voxel_coords[rows]
         x = SparseTensor(torch.cat([torch.zeros_like(xyz[:, :1]), xyz], 1), voxel_features[rows], self.dims, 1)
-        out = densify(self.completion(x, queries, frustum_mask > 0, None), self.truncation)
-        return (*out["pred_occupancy"], *out["pred_masks_3d"], out["pred_geometry"])
+        return flat_3d_outputs(densify(self.completion(x, queries, frustum_mask > 0, None), self.truncation))
 
 
 def export_3d_wrapper(model: nn.Module) -> nn.Module:
@@ -226,33 +230,6 @@ def _to_np(t: torch.Tensor) -> np.ndarray:
     return t.detach().cpu().numpy()
 
 
-@torch.no_grad()
-def _direct_3d(model: nn.Module, out2d: dict[str, torch.Tensor], intrinsic: torch.Tensor, frustum: torch.Tensor,
-               image_size: tuple[int, int]) -> list[torch.Tensor]:
-    """The model's own 3D outputs (no padding, no wrapper) for the export self-check."""
-    lifted = lift_for_export(model, out2d, intrinsic, frustum, image_size)
-    if model.backend == "dense":
-        out = model.completion(lifted, out2d["query_features"])
-    else:
-        from nvpanoptix3d.network.frustum3d.sparse_completion import densify  # noqa: PLC0415
-
-        out = densify(model.completion(lifted, out2d["query_features"], frustum, None), model.truncation)
-    return [*out["pred_occupancy"], *out["pred_masks_3d"], out["pred_geometry"]]
-
-
-def _report_tensorrt(path: Path, result: dict[str, Any], key: str) -> None:
-    """Log the nodes TensorRT's ONNX parser would reject (gen_trt_engine would fail on them)."""
-    from nvpanoptix3d.engine.trt_compat import tensorrt_problems  # noqa: PLC0415
-
-    problems = tensorrt_problems(path)
-    result[key] = problems
-    if problems:
-        log.warning("%s has %d node(s) TensorRT would reject (gen_trt_engine will fail): %s", path, len(problems),
-                    "; ".join(problems[:5]))
-    else:
-        log.info("%s: no operator outside TensorRT's documented ONNX support", path.name)
-
-
 def run_export(spec: Any, results_dir: Path) -> dict[str, Any]:
     ex = spec.export
     if spec.model.frustum3d.backend == "spconv":
@@ -280,7 +257,7 @@ def run_export(spec: Any, results_dir: Path) -> dict[str, Any]:
     log.info("2D ONNX checked: onnxruntime vs PyTorch max relative difference %.2e (tolerance %g)",
              max(diffs2d.values()), TOLERANCE)
     result: dict[str, Any] = {"onnx_file_2d": str(path_2d), "diffs_2d": diffs2d, "stage": stage}
-    _report_tensorrt(path_2d, result, "tensorrt_problems_2d")
+    result["tensorrt_problems_2d"] = report_tensorrt_problems(path_2d, log)
     if stage != "3d":
         if ex.onnx_file_3d:
             log.warning("export.onnx_file_3d is set but %s is a 2D-stage checkpoint: no 3D model exported",
@@ -304,7 +281,7 @@ def run_export(spec: Any, results_dir: Path) -> dict[str, Any]:
     feeds = inputs_3d(model, out2d, k, frustum, size, ex.max_voxels)
     with torch.no_grad():
         ref3d = wrapper3d(*feeds.values())
-        direct = _direct_3d(model, out2d, k, frustum, size)
+        direct = flat_3d_outputs(model.forward_3d(out2d, k, frustum, size))
     pack_err = max(float((a - b).abs().max()) for a, b in zip(ref3d, direct))
     if pack_err > 1e-4:
         raise EngineError(f"internal check failed: the padded-voxel 3D path differs from the model's by {pack_err:.2e}")
@@ -318,5 +295,5 @@ def run_export(spec: Any, results_dir: Path) -> dict[str, Any]:
     log.info("3D ONNX checked: onnxruntime vs PyTorch max relative difference %.2e (tolerance %g)",
              max(diffs3d.values()), TOLERANCE)
     result.update({"onnx_file_3d": str(path_3d), "diffs_3d": diffs3d})
-    _report_tensorrt(path_3d, result, "tensorrt_problems_3d")
+    result["tensorrt_problems_3d"] = report_tensorrt_problems(path_3d, log)
     return result

@@ -12,6 +12,7 @@ from torch import nn
 from nvpanoptix3d.engine import build
 from nvpanoptix3d.engine.checkpoint_io import is_3d_param, load_checkpoint, load_weights
 from nvpanoptix3d.engine.errors import CheckpointError, EngineError
+from nvpanoptix3d.network.frustum3d.sparse.tensor import SparseTensor
 
 log = logging.getLogger("nvpanoptix3d")
 
@@ -64,14 +65,10 @@ def load_for_prediction(spec: Any, section: str, *, stage: str | None = None) ->
     cfg = getattr(spec, section)
     device = pick_device(gpu_id=cfg.gpu_ids[0] if cfg.gpu_ids else 0)
     if cfg.trt_engine or cfg.onnx_file_2d:
-        from nvpanoptix3d.engine.deployed import ENGINE_FILES, load_deployed  # noqa: PLC0415
+        from nvpanoptix3d.engine.deployed import load_deployed  # noqa: PLC0415
 
-        if stage is None:
-            has_3d = (Path(cfg.trt_engine).expanduser() / ENGINE_FILES[1]).is_file() if cfg.trt_engine \
-                else bool(cfg.onnx_file_3d)
-            stage = "3d" if has_3d else "2d"
         model, meta = load_deployed(spec, section, stage=stage, device=device)
-        return model, stage, meta, device
+        return model, meta["stage"], meta, device
     if not cfg.checkpoint:
         raise CheckpointError(f"{section}.checkpoint is empty: set it to a model_epoch_*_step_*.pth file from a train "
                               f"job, or run exported models with {section}.onnx_file_2d (export) or "
@@ -91,7 +88,7 @@ def run_model(model: nn.Module, stage: str, batch: dict[str, Any]) -> dict[str, 
     """The model's outputs for evaluation / inference. The sparse backends keep their per-query 3D masks
     sparse (post-processing reads them as they are; densified they would be queries x grid)."""
     if stage == "3d":
-        if getattr(model, "backend", "dense") in ("sparse", "spconv"):
+        if hasattr(model, "densify_3d"):  # NVPanoptix3D (the dense backend ignores sparse_outputs)
             out = model(batch["image"], batch["intrinsic"], batch["frustum_mask"], sparse_outputs=True)
             return model.densify_3d(out, masks="sparse")
         return model(batch["image"], batch["intrinsic"], batch["frustum_mask"])
@@ -104,6 +101,6 @@ def to_cpu_float(value: Any) -> Any:
         return [to_cpu_float(v) for v in value]
     if isinstance(value, torch.Tensor):
         return value.float().cpu()
-    if hasattr(value, "coords") and hasattr(value, "feats"):  # a SparseTensor
+    if isinstance(value, SparseTensor):
         return value.to_cpu_float()
     return value

@@ -145,17 +145,14 @@ def run_gen_trt_engine(spec: Any, results_dir: Path) -> dict[str, Any]:
     settings = BuildSettings(data_type=t.data_type, workspace_mib=t.workspace_size, min_batch=min_b, opt_batch=opt_b,
                              max_batch=max_b, timing_cache=g.timing_cache, layers_precision=tuple(t.layers_precision),
                              verbose=g.verbose)
-    from nvpanoptix3d.engine.trt_compat import tensorrt_problems  # noqa: PLC0415
+    from nvpanoptix3d.engine.trt_compat import report_tensorrt_problems  # noqa: PLC0415
 
     for onnx, _ in jobs:  # said before the TensorRT check, so a CPU machine learns it too
         try:
-            problems = tensorrt_problems(onnx)
+            report_tensorrt_problems(onnx, log)
         except Exception as exc:  # protobuf / onnx raise their own types for a file that is not a model
             raise EngineError(f"{onnx} is not a readable ONNX model ({type(exc).__name__}); use a file written by "
                               "the export action") from None
-        if problems:
-            log.warning("%s has %d node(s) outside TensorRT's documented ONNX support; the build may fail: %s",
-                        onnx, len(problems), "; ".join(problems[:5]))
     require_tensorrt()
     out_dir.mkdir(parents=True, exist_ok=True)
     built = [build_engine(Path(onnx), out_dir / name, settings) for onnx, name in jobs]

@@ -64,4 +64,15 @@ def tensorrt_problems(model_or_path) -> list[str]:
     return problems
 
 
-__all__ = ["tensorrt_problems"]
+def report_tensorrt_problems(path: str | Path, log) -> list[str]:
+    """:func:`tensorrt_problems` of an ONNX file, logged (a warning naming the first nodes, or one info line)."""
+    problems = tensorrt_problems(path)
+    if problems:
+        log.warning("%s has %d node(s) outside TensorRT's documented ONNX support; gen_trt_engine may fail: %s",
+                    path, len(problems), "; ".join(problems[:5]))
+    else:
+        log.info("%s: no operator outside TensorRT's documented ONNX support", Path(path).name)
+    return problems
+
+
+__all__ = ["report_tensorrt_problems", "tensorrt_problems"]
