@@ -19,6 +19,7 @@ from nvpanoptix3d.network.frustum3d.completion import init_occupancy_bias
 from nvpanoptix3d.network.frustum3d.sparse import SparseTensor, get_backend
 from nvpanoptix3d.network.frustum3d.sparse.conv import (SparseInstanceNorm, SparseLinear, SparseReLU, exporting,
                                                         gather_at, keys_of, select)
+from nvpanoptix3d.network.frustum3d.sparse.kernel_map import lowest_rows
 
 ABSENT_LOGIT = -12.0  # occupancy / mask logit of voxels that were pruned or never active
 # The heads here also decide pruning (children only under p > prune_threshold), so they start at the
@@ -41,11 +42,9 @@ class SparseBlock(nn.Module):
 
 
 def _rank_keep(logits: torch.Tensor, keys: torch.Tensor, forced: torch.Tensor, limit: int) -> torch.Tensor:
-    """Rows to keep: forced ones first, then by logit (descending), ties by key; at most ``limit``."""
-    by_key = torch.sort(keys, stable=True).indices
-    score = torch.where(forced, torch.full_like(logits, float("inf")), logits)[by_key]
-    order = by_key[torch.sort(-score, stable=True).indices]
-    return torch.sort(order[:limit]).values
+    """Rows to keep: forced ones first, then by logit (descending), ties by key; at most ``limit``; in row order."""
+    score = torch.where(forced, torch.full_like(logits, float("inf")), logits)
+    return torch.sort(lowest_rows(-score, keys, limit)).values
 
 
 class SparseFrustumCompletion(nn.Module):

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nvpanoptix3d.geometry import FrustumGrid
-from nvpanoptix3d.network.frustum3d.sparse.kernel_map import linearize, unlinearize
+from nvpanoptix3d.network.frustum3d.sparse.kernel_map import linearize, lowest_rows, unlinearize
 from nvpanoptix3d.network.frustum3d.sparse.tensor import SparseTensor
 
 MAX_VOXELS_KEY = "model.frustum3d.max_voxels"
@@ -28,9 +28,7 @@ MAX_VOXELS_KEY = "model.frustum3d.max_voxels"
 
 def keep_closest(dist: torch.Tensor, keys: torch.Tensor, limit: int) -> torch.Tensor:
     """Rows of the ``limit`` smallest ``dist``, ties broken by the smaller key; returned in key order."""
-    by_key = torch.sort(keys, stable=True).indices
-    by_dist = torch.sort(dist[by_key], stable=True).indices
-    rows = by_key[by_dist[:limit]]
+    rows = lowest_rows(dist, keys, limit)
     return rows[torch.sort(keys[rows]).indices]
 
 

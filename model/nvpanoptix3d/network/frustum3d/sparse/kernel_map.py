@@ -143,6 +143,13 @@ def strided_output_coords(coords: torch.Tensor, shape: tuple[int, int, int], k: 
     return unlinearize(torch.unique(linearize(cand, out_shape)), out_shape)
 
 
+def lowest_rows(cost: torch.Tensor, keys: torch.Tensor, limit: int) -> torch.Tensor:
+    """Rows of the ``limit`` smallest ``cost``, ties broken by the smaller key (deterministic on any device);
+    in cost order."""
+    by_key = torch.sort(keys, stable=True).indices
+    return by_key[torch.sort(cost[by_key], stable=True).indices[:limit]]
+
+
 def unlinearize(keys: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
     """Inverse of :func:`linearize`."""
     x, y, z = shape
