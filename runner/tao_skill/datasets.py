@@ -56,6 +56,9 @@ def absolutize_inputs(skill: Skill, action: str, spec: dict[str, Any], keys: set
             set_dotted(spec, key, str(Path(value).expanduser().resolve()))
 
 
+UNSET = ("", None, "???")  # empty, absent, or the template's placeholder
+
+
 def check_inputs(skill: Skill, action: str, spec: dict[str, Any], provided: set[str] | None = None) -> None:
     """Every mandatory input is set, and every local one exists. One error lists all problems.
 
@@ -68,8 +71,8 @@ def check_inputs(skill: Skill, action: str, spec: dict[str, Any], provided: set[
     errors: list[ErrorItem] = []
     for key, meta in skill.info.get("actions", {}).get(action, {}).get("inputs", {}).items():
         value = get_dotted(spec, key)
-        if value in ("", None, "???") or (provided is not None and key in table and key not in provided):
-            alternative_set = any(get_dotted(spec, k) not in ("", None, "???") for k in meta.get("unless", ()))
+        if value in UNSET or (provided is not None and key in table and key not in provided):
+            alternative_set = any(get_dotted(spec, k) not in UNSET for k in meta.get("unless", ()))
             if meta.get("optional") or alternative_set:
                 continue
             if key in table:
