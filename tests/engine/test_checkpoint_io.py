@@ -125,3 +125,19 @@ def test_pretrained_backbone_loads_vggt_and_tao_layouts(tmp_path, tiny_vggt_mode
         for k, v in model.backbone.state_dict().items():
             if k.startswith(parts):
                 assert torch.equal(v, vggt[k]), k
+
+
+def test_load_weights_names_every_missing_tensor_and_lists_unused_ones():
+    """A file lacking tensors of the part being initialised is an error naming them (not random weights)."""
+    net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Linear(4, 2))
+    full = {f"model.{k}": v.clone() for k, v in net.state_dict().items()}
+    partial = {k: v for k, v in full.items() if not k.startswith("model.2.")}
+    with pytest.raises(CheckpointError) as err:
+        load_weights(net, partial, source="part.pth")
+    assert "lacks 2 of the" in str(err.value) and "2.weight" in str(err.value) and "2.bias" in str(err.value)
+    rep = load_weights(net, partial, source="part.pth", allow_missing=True)
+    assert sorted(rep["missing"]) == ["2.bias", "2.weight"]
+    # BatchNorm's step counter may be absent; tensors the model does not use are reported
+    no_counter = {k: v for k, v in full.items() if not k.endswith("num_batches_tracked")}
+    rep = load_weights(net, {**no_counter, "model.extra.weight": torch.zeros(1)}, source="x.pth")
+    assert rep["unexpected"] == ["extra.weight"] and not rep["missing"]

@@ -162,14 +162,31 @@ def _normalise_keys(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {_strip(k): v for k, v in state.items()}
 
 
-def load_weights(module: torch.nn.Module, state: dict[str, torch.Tensor], *, source: str,
-                 select: Callable[[str], bool] | None = None, min_match: float = 0.5) -> dict[str, list[str]]:
-    """Copy matching tensors of ``state`` into ``module`` and report what did not match.
+def _name_some(keys: list[str], limit: int = 12) -> str:
+    """A short, readable list of tensor names: the first ``limit`` and how many more."""
+    shown = ", ".join(keys[:limit])
+    return shown + (f" and {len(keys) - limit} more" if len(keys) > limit else "")
 
-    Keys are compared after removing Lightning/DDP prefixes (``model.``, ``module.``). Only module keys
-    for which ``select`` is true (all when None) are considered. Raises CheckpointError when shapes disagree or fewer than ``min_match`` of the considered
-    keys are present: the file belongs to another network or another size preset.
+
+def _is_optional_buffer(key: str) -> bool:
+    """Buffers a file may lack without changing the network's computation (BatchNorm's step counter)."""
+    return key.endswith("num_batches_tracked")
+
+
+def load_weights(module: torch.nn.Module, state: dict[str, torch.Tensor], *, source: str,
+                 select: Callable[[str], bool] | None = None, allow_missing: bool = False,
+                 min_match: float | None = None) -> dict[str, list[str]]:
+    """Copy the tensors of ``state`` into ``module``: every selected tensor must be there, with its shape.
+
+    Keys are compared after removing Lightning/DDP/compile prefixes (``model.``, ``module.``,
+    ``_orig_mod.``), so TAO Lightning checkpoints, raw NVIDIA state dicts and our own files all match. Only
+    module keys for which ``select`` is true (all when None) are considered. A selected tensor the file
+    does not hold raises CheckpointError naming the missing tensors (silently random weights would waste a
+    training run), unless ``allow_missing``; BatchNorm ``num_batches_tracked`` counters may be absent.
+    Shapes that differ raise too. Tensors of the file that the module does not use are returned under
+    ``unexpected`` for the caller to log. ``min_match`` is accepted for old callers and ignored.
     """
+    del min_match
     state = _normalise_keys(state)
     own = module.state_dict()
     for k in own:  # files written before LayerScale vectors were stored as `ls1.gamma` (VGGT/DINOv2 naming)
@@ -182,18 +199,25 @@ def load_weights(module: torch.nn.Module, state: dict[str, torch.Tensor], *, sou
     new_state = {}
     for k in wanted:
         if k not in state:
-            missing.append(k)
+            if not _is_optional_buffer(k):
+                missing.append(k)
         elif tuple(state[k].shape) != tuple(own[k].shape):
             bad_shape.append(f"{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}")
         else:
             new_state[k] = state[k]
             loaded.append(k)
     if bad_shape:
-        raise CheckpointError(f"{source} does not fit this model ({len(bad_shape)} tensors differ in shape, e.g. "
-                              f"{bad_shape[0]}); check model.backbone.preset and the decoder sizes in the spec")
-    if len(loaded) < min_match * len(wanted):
+        raise CheckpointError(f"{source} does not fit this model ({len(bad_shape)} tensors differ in shape (file vs "
+                              f"model), e.g. {bad_shape[0]}); check model.backbone.preset and the decoder sizes in "
+                              "the spec")
+    if not loaded:
         raise CheckpointError(f"{source} does not hold NVPanoptix3D weights for this model "
-                              f"({len(loaded)} of {len(wanted)} tensors found)")
+                              f"(0 of {len(wanted)} tensors found)")
+    if missing and not allow_missing:
+        raise CheckpointError(f"{source} lacks {len(missing)} of the {len(wanted)} tensors this model needs: "
+                              f"{_name_some(missing)}; use a checkpoint of the same architecture "
+                              "(model.backbone.preset and the model section of the spec)")
     module.load_state_dict(new_state, strict=False)
-    unexpected = [k for k in state if k not in own]
+    used = set(own)
+    unexpected = [k for k in state if k not in used]
     return {"loaded": loaded, "missing": missing, "unexpected": unexpected}

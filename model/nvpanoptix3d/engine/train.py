@@ -39,7 +39,7 @@ def optim_settings(spec: Any):
                          freeze=tuple(t.freeze))
 
 
-BACKBONE_PARTS = ("aggregator", "camera_head", "depth_head")
+BACKBONE_PARTS = ("aggregator", "camera_head", "depth_head", "dpt2pixeldecoder")
 
 
 def backbone_state(state: dict[str, Any]) -> dict[str, Any]:
@@ -56,8 +56,22 @@ def backbone_state(state: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _log_report(what: str, source: Any, rep: dict[str, list[str]]) -> None:
+    """One INFO line per load; the file's tensors this model does not use are listed (WARNING)."""
+    log.info("%s initialised from %s (%d tensors)", what, source, len(rep["loaded"]))
+    if rep["unexpected"]:
+        shown = ", ".join(rep["unexpected"][:10])
+        more = len(rep["unexpected"]) - 10
+        log.warning("%s: %d tensors of %s are not used by this model: %s%s", what, len(rep["unexpected"]), source,
+                    shown, f" and {more} more" if more > 0 else "")
+
+
 def initialise_weights(model, spec: Any, stage: str, key: str | None) -> None:
-    """Pretrained backbone, then ``train.checkpoint_2d`` (2D keys) and ``train.checkpoint_3d`` (3D keys)."""
+    """Pretrained backbone, then ``train.checkpoint_2d`` (2D keys) and ``train.checkpoint_3d`` (3D keys).
+
+    Every tensor of the part being initialised must be in the file (else CheckpointError naming them). For
+    ``model.backbone.pretrained_model_path`` the parts are the backbone parts the file holds (a public VGGT
+    file has no ``dpt2pixeldecoder``: NVIDIA's addition starts from its initialisation, as in NVIDIA's code)."""
     pre = spec.model.backbone.pretrained_model_path
     if pre:
         ck = load_checkpoint(pre, key=None, what="model.backbone.pretrained_model_path")
@@ -66,16 +80,20 @@ def initialise_weights(model, spec: Any, stage: str, key: str | None) -> None:
             present = {k.split(".", 1)[0] for k in state}
             rep = load_weights(model.backbone, state, source=f"pretrained backbone {pre}",
                                select=lambda k: k.split(".", 1)[0] in present)
+            absent = [p for p in BACKBONE_PARTS if p not in present and getattr(model.backbone, p, None) is not None]
+            if absent:
+                log.warning("pretrained backbone %s holds no %s: those parts keep their initialisation", pre,
+                            ", ".join(absent))
+            rep["unexpected"] = [k for k in ck["state_dict"] if k not in state]
         else:  # a bare aggregator state dict (patch_embed.*, frame_blocks.*, ...)
             rep = load_weights(model.backbone.aggregator, ck["state_dict"], source=f"pretrained backbone {pre}")
-        log.info("backbone initialised from %s (%d tensors, %d missing, %d not used)", pre, len(rep["loaded"]),
-                 len(rep["missing"]), len(rep["unexpected"]))
+        _log_report("backbone", pre, rep)
     if spec.train.checkpoint_2d:
         ck = load_checkpoint(spec.train.checkpoint_2d, key=key, what="train.checkpoint_2d")
         rep = load_weights(model, ck["state_dict"], source=f"train.checkpoint_2d {spec.train.checkpoint_2d}",
                            select=lambda k: not is_3d_param(k))
-        log.info("2D stage initialised from %s (%d tensors, %d missing)", spec.train.checkpoint_2d,
-                 len(rep["loaded"]), len(rep["missing"]))
+        rep["unexpected"] = [k for k in rep["unexpected"] if not is_3d_param(k)]
+        _log_report("2D stage", spec.train.checkpoint_2d, rep)
     if spec.train.checkpoint_3d:
         if stage != "3d":
             raise EngineError("train.checkpoint_3d is set but dataset.enable_3d is false (the 2D stage has no 3D "
@@ -83,7 +101,8 @@ def initialise_weights(model, spec: Any, stage: str, key: str | None) -> None:
         ck = load_checkpoint(spec.train.checkpoint_3d, key=key, what="train.checkpoint_3d")
         rep = load_weights(model, ck["state_dict"], source=f"train.checkpoint_3d {spec.train.checkpoint_3d}",
                            select=is_3d_param)
-        log.info("3D stage initialised from %s (%d tensors)", spec.train.checkpoint_3d, len(rep["loaded"]))
+        rep["unexpected"] = [k for k in rep["unexpected"] if is_3d_param(k)]
+        _log_report("3D stage", spec.train.checkpoint_3d, rep)
 
 
 def build_trainer(spec: Any, results_dir: Path, *, key: str | None, extra_callbacks: list | None = None):
