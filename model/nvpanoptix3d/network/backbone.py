@@ -197,7 +197,7 @@ class VGGTBackbone(nn.Module):
                                                  mode="bilinear", align_corners=False)
         if self.camera_head is not None:
             with torch.no_grad():
-                feats["pose_enc"] = self.camera_head(by_layer[self.depth - 1])
+                feats["pose_enc"] = self.camera_head([by_layer[self.depth - 1].unsqueeze(1)])[-1][:, 0]  # S = 1
         if self.depth_head is not None:
             depth, conf, dfeats = self.depth_head([by_layer[i] for i in self.dpt_layers], grid,
                                                   self.aggregator.patch_start_idx)

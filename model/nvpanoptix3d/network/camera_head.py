@@ -9,9 +9,8 @@ Exact (model_facts.md and the public VGGT description): input width 2048 (frame 
 with 16 heads, MLP ratio 4 and LayerScale 0.01. From the public checkpoint layout (not in model_facts.md):
 the names ``token_norm``, ``trunk.N``, ``trunk_norm``, ``empty_pose_tokens``, ``embed_pose``,
 ``poseLN_modulation.1``, ``adaln_norm`` (no affine), ``pose_branch.{fc1,fc2}`` (hidden = width / 2) and
-4 refinement iterations. Approximate: the exact activations (identity for translation and quaternion,
-ReLU for the field of view) and the LayerNorm epsilons; only inference behaviour depends on them, never
-the parameter count or the key layout.
+4 refinement iterations, identity activations for translation and quaternion, ReLU for the field of
+view; checked against NVIDIA's numbers (fixture ``camera_head``).
 """
 
 from __future__ import annotations
@@ -36,10 +35,16 @@ class _PoseMlp(nn.Module):
 
 
 class CameraHead(nn.Module):
+    """NVIDIA's VGGT camera head (``backbone.camera_head.*``), fixture ``camera_head``.
+
+    The trunk runs over the frames of a sample (sequence = S camera tokens). Each iteration re-modulates the
+    same normalised camera tokens with the embedded previous (un-activated, detached) pose: shift, scale,
+    gate from ``poseLN_modulation``, ``gate * (LN(tokens) * (1 + scale) + shift) + tokens``.
+    """
+
     def __init__(self, *, dim_in: int = 2048, trunk_depth: int = 4, num_heads: int = 16, mlp_ratio: float = 4.0,
-                 init_values: float = 0.01, iterations: int = 4) -> None:
+                 init_values: float = 0.01) -> None:
         super().__init__()
-        self.iterations = iterations
         self.token_norm = nn.LayerNorm(dim_in)
         self.trunk = nn.Sequential(*(Block(dim=dim_in, num_heads=num_heads, mlp_ratio=mlp_ratio,
                                            init_values=init_values, qk_norm=False) for _ in range(trunk_depth)))
@@ -51,21 +56,30 @@ class CameraHead(nn.Module):
         self.adaln_norm = nn.LayerNorm(dim_in, elementwise_affine=False, eps=1e-6)
         self.pose_branch = _PoseMlp(dim_in, dim_in // 2, POSE_DIM)
 
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+    @staticmethod
+    def activate(pose: torch.Tensor) -> torch.Tensor:
+        """Translation and quaternion as they are, field of view through ReLU."""
+        return torch.cat([pose[..., :7], F.relu(pose[..., 7:])], dim=-1)
+
+    def forward(self, aggregated_tokens_list: list[torch.Tensor], num_iterations: int = 4) -> list[torch.Tensor]:
         """Args:
-            tokens: (B, N, 2D) last aggregator layer (frame || global), the camera token at index 0.
+            aggregated_tokens_list: aggregator outputs (B, S, P, dim_in); only the last one's token 0 is read.
+            num_iterations: refinement steps.
         Returns:
-            (B, 9) pose encoding: translation, unit-free quaternion, field of view (>= 0, radians).
+            ``num_iterations`` activated pose encodings (B, S, 9) [translation(3), quaternion(4), FoV(2)], the
+            last one the final estimate.
         """
-        cam = self.token_norm(tokens[:, :1])
-        pose = None
-        for _ in range(self.iterations):
-            inp = self.embed_pose(self.empty_pose_tokens.expand(cam.shape[0], -1, -1) if pose is None else pose.detach())
+        cam = self.token_norm(aggregated_tokens_list[-1][:, :, 0])  # (B, S, dim_in)
+        b, s = cam.shape[:2]
+        pose, out = None, []
+        for _ in range(num_iterations):
+            inp = self.embed_pose(self.empty_pose_tokens.expand(b, s, -1) if pose is None else pose.detach())
             shift, scale, gate = self.poseLN_modulation(inp).chunk(3, dim=-1)
             x = gate * (self.adaln_norm(cam) * (1 + scale) + shift) + cam
             delta = self.pose_branch(self.trunk_norm(self.trunk(x)))
             pose = delta if pose is None else pose + delta
-        return torch.cat([pose[..., :7], F.relu(pose[..., 7:])], dim=-1)[:, 0]
+            out.append(self.activate(pose))
+        return out
 
 
 def camera_head_params(*, dim_in: int = 2048, trunk_depth: int = 4, mlp_ratio: float = 4.0) -> int:

@@ -16,7 +16,9 @@ def rope_2d(x: torch.Tensor, pos: torch.Tensor, freq: float = 100.0) -> torch.Te
 
     Args:
         x: (B, heads, N, Dh) queries or keys.
-        pos: (N, 2) integer (row, col) positions; special tokens use (-1, -1) and are left unrotated.
+        pos: (N, 2) integer (row, col) positions; a position 0 is the identity rotation (NVIDIA's VGGT puts
+            its special tokens there, patches at (row + 1, col + 1)); negative positions are also left
+            unrotated.
     """
     dh = x.shape[-1]
     quarter = dh // 4

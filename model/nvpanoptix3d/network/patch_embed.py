@@ -48,7 +48,8 @@ class ViTPatchEmbed(nn.Module):
     embedding, run pre-norm LayerScale blocks (no qk-norm, no RoPE), normalise, drop cls and registers.
 
     The learned position embedding covers the pre-training grid (``img_size // patch_size`` squared);
-    other grids get it by bicubic interpolation (antialiased when shrinking), the cls token's entry kept
+    other grids get it by antialiased bicubic interpolation (PyTorch's PIL-style filter, used by DINOv2 for
+    up- and downsampling alike; the plain bicubic differs even when upsampling), the cls token's entry kept
     as is. Registers take no position embedding (they are inserted after it is added, as in the
     registers paper).
     """
@@ -82,15 +83,14 @@ class ViTPatchEmbed(nn.Module):
         cls_pos, patch_pos = self.pos_embed[:, :1], self.pos_embed[:, 1:]
         d = patch_pos.shape[-1]
         grid = patch_pos.reshape(1, self.grid, self.grid, d).permute(0, 3, 1, 2).float()
-        grid = F.interpolate(grid, size=(h, w), mode="bicubic", align_corners=False,
-                             antialias=h < self.grid or w < self.grid)
+        grid = F.interpolate(grid, size=(h, w), mode="bicubic", align_corners=False, antialias=True)
         return torch.cat([cls_pos, grid.to(patch_pos.dtype).permute(0, 2, 3, 1).reshape(1, h * w, d)], dim=1)
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
+    def patch_tokens(self, images: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
         """Args:
             images: (B, 3, H, W) normalised with the ImageNet statistics, H and W multiples of the patch size.
         Returns:
-            (B, D, H/p, W/p) normalised patch tokens (the layout of a convolutional patch embedding).
+            (B, h*w, D) normalised patch tokens, row-major over the (h, w) patch grid, and (h, w).
         """
         b = images.shape[0]
         x = self.patch_embed(images)
@@ -100,8 +100,16 @@ class ViTPatchEmbed(nn.Module):
         x = torch.cat([x[:, :1], self.register_tokens.expand(b, -1, -1), x[:, 1:]], dim=1)
         for blk in self.blocks:
             x = blk(x)
-        x = self.norm(x)[:, 1 + self.num_register_tokens:]
-        return x.transpose(1, 2).reshape(b, -1, h, w)
+        return self.norm(x)[:, 1 + self.num_register_tokens:], (h, w)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Args:
+            images: (B, 3, H, W) normalised with the ImageNet statistics, H and W multiples of the patch size.
+        Returns:
+            (B, D, H/p, W/p) normalised patch tokens (the layout of a convolutional patch embedding).
+        """
+        x, (h, w) = self.patch_tokens(images)
+        return x.transpose(1, 2).reshape(x.shape[0], -1, h, w)
 
 
 def build_patch_embed(kind: PatchEmbedKind, *, patch_size: int, embed_dim: int,
