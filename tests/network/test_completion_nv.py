@@ -16,6 +16,7 @@ from nvpanoptix3d.network.completion import FrustumDecoder, SparseConv3d, Sparse
 from nvpanoptix3d.network.completion.decoder import children_targets
 from nvpanoptix3d.network.completion.sparse_layers import add_voxels, cat_union
 from nvpanoptix3d.network.frustum3d.sparse import SparseTensor
+from nvpanoptix3d.network.frustum3d.criterion import SetCriterion3D
 from nvpanoptix3d.network.frustum3d.sparse_completion import densify
 
 
@@ -232,3 +233,26 @@ def test_small_network_forward_backward_and_densified_shapes(train: bool):
                        for r in (k // 2 - 1, k // 2)]
             if frustum[0, i, j, k]:
                 assert any(p in kept for p in parents)
+
+
+def test_sparse_criterion_on_the_outputs_equals_the_dense_criterion_on_densified_ones():
+    model, x, queries, frustum = _small_network(False)
+    model.double()
+    x = x.replace(x.feats.detach().double())
+    out = model(x, queries.double(), frustum)
+    g = torch.Generator().manual_seed(3)
+    size = (64, 64, 64)
+    occupancy = [[(torch.rand(size, generator=g) < 0.05).double(), (torch.rand(32, 32, 32, generator=g) < 0.1).double(),
+                  (torch.rand(16, 16, 16, generator=g) < 0.2).double()]]
+    batch = {"frustum_mask": frustum, "weighting": torch.rand((1, *size), generator=g, dtype=torch.float64),
+             "occupancy": occupancy, "geometry": 4 * torch.rand((1, *size), generator=g, dtype=torch.float64),
+             "gt_masks_3d": [torch.rand((3, *size), generator=g) < 0.05]}
+    indices = [(torch.tensor([0, 3, 4]), torch.tensor([2, 0, 1]))]
+    criterion = SetCriterion3D(truncation=3.0)
+    sparse = criterion({"sparse_3d": out}, batch, indices)
+    dense = criterion(densify(out, 3.0), batch, indices)
+    assert sparse.keys() == dense.keys()
+    for name in sparse:
+        torch.testing.assert_close(sparse[name], dense[name], atol=1e-6, rtol=1e-6)  # the dense one casts masks to fp32
+    sparse["loss_3d"].backward()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
