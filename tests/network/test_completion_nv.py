@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from nvpanoptix3d.network.completion import FrustumDecoder, SparseConv3d, SparseInstanceNorm
 from nvpanoptix3d.network.completion.decoder import children_targets
+from nvpanoptix3d.network.completion.dense_execution import DenseFrustumDecoder
 from nvpanoptix3d.network.completion.sparse_layers import add_voxels, cat_union
 from nvpanoptix3d.network.frustum3d.sparse import SparseTensor
 from nvpanoptix3d.network.frustum3d.criterion import SetCriterion3D
@@ -256,3 +257,29 @@ def test_sparse_criterion_on_the_outputs_equals_the_dense_criterion_on_densified
         torch.testing.assert_close(sparse[name], dense[name], atol=1e-6, rtol=1e-6)  # the dense one casts masks to fp32
     sparse["loss_3d"].backward()
     assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+
+
+def test_dense_execution_of_the_same_weights_equals_the_sparse_one():
+    """In training mode (the target-voxel rule too); the norms behave the same in both modes."""
+    train = True
+    model, x, queries, frustum = _small_network(train)
+    model.double()
+    inside = (x.coords[:, 1:] >= 0).all(1)  # a dense input volume holds only in-grid voxels
+    x = SparseTensor(x.coords[inside], x.feats.detach()[inside].double(), x.spatial_shape, 1)
+    dense_model = DenseFrustumDecoder(input_dims=model.input_dims, unet_features=4, unet_output_channels=4,
+                                      query_dim=8, grid_dims=64).double().train(train)
+    dense_model.load_state_dict(model.state_dict(), strict=True)
+    occupancy = None
+    if train:
+        g = torch.Generator().manual_seed(5)
+        occupancy = [[(torch.rand(64, 64, 64, generator=g) < 0.01).double(), torch.zeros(32, 32, 32),
+                      torch.zeros(16, 16, 16)]]
+    sparse = densify(model(x, queries.double(), frustum, occupancy), 3.0)
+    volume, active = x.dense(0.0), torch.zeros(1, 64, 64, 64, dtype=torch.bool)
+    active[tuple(x.coords.unbind(1))] = True
+    dense = dense_model(volume, active, queries.double(), frustum, occupancy)
+    for name in ("pred_occupancy", "pred_masks_3d"):
+        for a, b in zip(sparse[name], dense[name]):
+            torch.testing.assert_close(a, b, atol=1e-9, rtol=1e-9)
+    torch.testing.assert_close(sparse["pred_geometry"], dense["pred_geometry"], atol=1e-9, rtol=1e-9)
+    assert (dense["pred_geometry"] < 3.0).any() and (dense["pred_occupancy"][2] > -12).any()
