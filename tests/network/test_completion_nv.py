@@ -283,3 +283,28 @@ def test_dense_execution_of_the_same_weights_equals_the_sparse_one():
             torch.testing.assert_close(a, b, atol=1e-9, rtol=1e-9)
     torch.testing.assert_close(sparse["pred_geometry"], dense["pred_geometry"], atol=1e-9, rtol=1e-9)
     assert (dense["pred_geometry"] < 3.0).any() and (dense["pred_occupancy"][2] > -12).any()
+
+
+def test_multi_scale_adapters_have_nvidia_keys_and_run():
+    with torch.device("meta"):
+        full = FrustumDecoder(use_multi_scale=True)
+    adapters = {k: list(v.shape) for k, v in full.state_dict().items() if k.startswith("feature_adapters.")}
+    assert adapters["feature_adapters.0.0.conv1.weight"] == [27, 272, 16]
+    assert adapters["feature_adapters.2.0.downsample.0.weight"] == [1, 272, 64]
+    assert len(adapters) == 3 * 4
+    model, x, queries, frustum = _small_network(False)
+    ms_model = FrustumDecoder(input_dims=model.input_dims, unet_features=4, unet_output_channels=4, query_dim=8,
+                              grid_dims=64, use_multi_scale=True, ms_feature_channels=6).eval()
+    ms_model.load_state_dict(model.state_dict(), strict=False)
+    g = torch.Generator().manual_seed(7)
+    ms = []
+    for stride in (2, 4, 8):
+        size = 64 // stride
+        coords = ((torch.rand(1, size, size, size, generator=g) < 0.1) & frustum[:, ::stride, ::stride, ::stride])
+        coords = coords.nonzero()
+        ms.append(SparseTensor(coords, torch.randn(coords.shape[0], 6, generator=g), (size,) * 3, 1, stride))
+    with torch.no_grad():
+        base = model.eval()(x, queries, frustum)
+        out = ms_model(x, queries, frustum, ms_features=ms)
+    assert all(torch.isfinite(t.feats).all() for t in out["occupancy"] + out["masks_3d"])
+    assert not torch.equal(out["occupancy"][0].feats, base["occupancy"][0].feats)

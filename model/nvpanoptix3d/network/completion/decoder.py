@@ -108,7 +108,12 @@ def _at(volume: torch.Tensor, coords: torch.Tensor) -> torch.Tensor:
 
 
 class FrustumDecoder(nn.Module):
-    """NVIDIA's ``FrustumDecoder`` (sparse 3D U-Net with dense D/4..D/32 levels); module docstring for details."""
+    """NVIDIA's ``FrustumDecoder`` (sparse 3D U-Net with dense D/4..D/32 levels); module docstring for details.
+
+    ``input_dims``: channel slices of the fused input ([sign+|df| | encoder | semantics | lifting]), one input
+    encoder each; ``grid_dims`` D: a multiple of 32 (five stride-2 levels), at least 64 to train (the
+    coarsest dense level must hold more than one voxel for ``InstanceNorm3d``); ``ms_feature_channels``: width
+    of the multi-scale voxels (``use_multi_scale``); ``keep_target_voxels``: our training-time rule."""
 
     def __init__(self, *, input_dims: tuple[int, ...] = (2, 512, 13, 16), unet_features: int = 16,
                  unet_output_channels: int = 16, query_dim: int = 256, grid_dims: int = 256,
@@ -125,7 +130,10 @@ class FrustumDecoder(nn.Module):
             _sparse_encoder(len(self.input_dims) * f, f), _sparse_encoder(f, 2 * f),
             _dense_encoder(2 * f, 4 * f), _dense_encoder(4 * f, 8 * f), _dense_encoder(8 * f, 8 * f)])
         if use_multi_scale:
-            self.feature_adapters = nn.ModuleList([_adapter(ms_feature_channels, c) for c in (f, 2 * f, 4 * f)])
+            # NVIDIA's adapters are Sequential(block, *extra): keys feature_adapters.j.0.*; the third one's extra
+            # layer (SparseToDense, no parameters) is applied in _encode.
+            self.feature_adapters = nn.ModuleList([nn.Sequential(_adapter(ms_feature_channels, c))
+                                                   for c in (f, 2 * f, 4 * f)])
         self.level_decoders = nn.ModuleList([
             _sparse_decoder(3 * f, o), _sparse_decoder(6 * f, 2 * f, SparseBasicBlock3D(2 * f, 2 * f)),
             _dense_decoder(8 * f, 2 * f), _dense_decoder(16 * f, 4 * f), _dense_decoder(8 * f, 8 * f)])
@@ -152,7 +160,7 @@ class FrustumDecoder(nn.Module):
                 if ms_features is None:
                     raise ValueError("use_multi_scale needs ms_features (sparse, strides 2, 4, 8)")
                 feat = self.feature_adapters[idx](ms_features[idx])
-                level = add_voxels(level, feat) if idx < 2 else level + to_dense(feat)
+                level = add_voxels(level, feat) if idx < 2 else level + to_dense(feat, tuple(level.shape[2:]))
             outputs.append(level)
             if idx == 1:
                 level = to_dense(level)

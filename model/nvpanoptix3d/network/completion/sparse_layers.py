@@ -223,9 +223,12 @@ def cat_features(tensors: list[SparseTensor]) -> SparseTensor:
     return first.replace(torch.cat([t.feats for t in tensors], 1))
 
 
-def to_dense(x: SparseTensor) -> torch.Tensor:
-    """(B, C, *spatial_shape) zeros-filled volume of the voxels inside the grid (NVIDIA's SparseToDense)."""
-    return prune_to_grid(x).dense(0.0)
+def to_dense(x: SparseTensor, shape: tuple[int, int, int] | None = None) -> torch.Tensor:
+    """(B, C, *shape) zeros-filled volume of the voxels inside [0, shape) (NVIDIA's SparseToDense; ``shape``
+    defaults to the tensor's own grid)."""
+    shape = tuple(shape or x.spatial_shape)
+    inside = prune(x, in_grid(x.coords, shape))
+    return SparseTensor(inside.coords, inside.feats, shape, x.batch_size, x.stride).dense(0.0)
 
 
 class SparseBasicBlock3D(nn.Module):
