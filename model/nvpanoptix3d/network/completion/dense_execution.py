@@ -67,8 +67,10 @@ def _conv(conv: SparseConv3d, x: Masked) -> Masked:
 
 def _norm(x: Masked) -> Masked:
     """warpconvnet's instance norm: each voxel over its channels."""
-    f = F.layer_norm(x.feats.movedim(1, -1), (x.feats.shape[1],), eps=1e-5).movedim(-1, 1)
-    return x.with_feats(f)
+    mean = x.feats.mean(1, keepdim=True)
+    centred = x.feats - mean
+    var = (centred * centred).mean(1, keepdim=True)  # biased, as InstanceNorm1d; explicit ops export to ONNX
+    return x.with_feats(centred * torch.rsqrt(var + 1e-5))
 
 
 def union(a: Masked, b: Masked, combine: str) -> Masked:
@@ -111,7 +113,7 @@ def apply(layer: nn.Module, x: Masked) -> Masked:
     if isinstance(layer, SparseReLU):
         return Masked(torch.relu(x.feats), x.mask)
     if isinstance(layer, Linear):
-        return x.with_feats(layer.block(x.feats.movedim(1, -1)).movedim(-1, 1))
+        return x.with_feats(layer.block(x.feats.permute(0, 2, 3, 4, 1)).permute(0, 4, 1, 2, 3))
     if isinstance(layer, SparseBasicBlock3D):
         out = apply(layer.bn2, apply(layer.conv2, apply(layer.relu, apply(layer.bn1, apply(layer.conv1, x)))))
         identity = apply(layer.downsample, x) if layer.downsample is not None else x
@@ -164,7 +166,7 @@ class DenseFrustumDecoder(FrustumDecoder):
         decoded = self.level_decoders[3](torch.cat([enc3, decoded], 1))
         decoded = self.level_decoders[2](torch.cat([enc2, decoded], 1))
         dense64 = torch.cat([enc1.feats, decoded], 1)
-        occ64 = self.level_occupancy_heads[2](dense64.movedim(1, -1))[..., 0]
+        occ64 = self.level_occupancy_heads[2](dense64.permute(0, 2, 3, 4, 1))[..., 0]
         emb64 = self.level_segm_embeddings[2](dense64)
         occupancy_out = [occ64.masked_fill(~frustum64, ABSENT_LOGIT)]
         masks_out = [_query_masks(Masked(emb64, frustum64), self.level_segm_query_projection[2](queries))]
