@@ -65,3 +65,14 @@ def test_no_kept_query_returns_the_depth_unclamped():
     logits[0] = torch.tensor([10.0, 0, 0, 0, 0])  # one confident class-0 (stuff) query: clamped
     r = panoptic_inference_2d(logits, torch.full((3, 1, 2), 5.0), depth, depth_scale=25.0)
     assert r["depth"].tolist() == [[0.0, 25.0]] and r["segments"][0]["isthing"] is False
+
+
+def test_postprocessor_has_no_state_like_nvidia():
+    import json
+
+    from tests.network.parity.fixtures import PARITY_DIR
+
+    keys = json.loads((PARITY_DIR.parents[1] / "reference" / "nv_state_dict_keys.json").read_text())
+    assert not [k for k in keys["models"]["2d"]["state_dict"] if k.startswith("post_processor.")]
+    with torch.device("meta"):
+        assert Postprocessor().state_dict() == {}
