@@ -3,8 +3,9 @@ import os
 import pytest
 import torch
 
-from nvpanoptix3d.engine.checkpoint_io import (LATEST, decrypt_bytes, encrypt_bytes, is_encrypted, load_checkpoint,
-                                               load_weights, resolve_checkpoint, save_checkpoint, update_latest)
+from nvpanoptix3d.engine.checkpoint_io import (LATEST, ForeignObject, decrypt_bytes, encrypt_bytes, is_encrypted,
+                                               load_checkpoint, load_weights, resolve_checkpoint, save_checkpoint,
+                                               update_latest)
 from nvpanoptix3d.engine.errors import CheckpointError
 
 
@@ -55,12 +56,47 @@ def test_bad_inputs_name_the_file(tmp_path):
         load_checkpoint(other)
 
 
-def test_raw_state_dict_is_wrapped_and_pickled_objects_refused(tmp_path):
+def _touch(path):
+    """Stands for code a pickled object would run on load."""
+    open(path, "w").close()
+
+
+class _RunsCodeOnLoad:
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (_touch, (self.path,))
+
+
+def test_raw_state_dict_is_wrapped_and_pickled_objects_are_never_run(tmp_path):
+    """Foreign Python objects (a TAO/Lightning file's config, NumPy values) load as inert ForeignObject data:
+    the weights load, no code of the file runs; the modules torch blocks (os, sys) are still refused."""
     torch.save({"a": torch.zeros(2)}, tmp_path / "raw.pth")
     assert set(load_checkpoint(tmp_path / "raw.pth")["state_dict"]) == {"a"}
-    torch.save({"state_dict": {}, "obj": ValueError("x")}, tmp_path / "obj.pth")
+    flag = tmp_path / "code-ran"
+    torch.save({"state_dict": {"w": torch.ones(2)}, "obj": ValueError("x"), "hook": _RunsCodeOnLoad(str(flag)),
+                "epoch": 3}, tmp_path / "obj.pth")
+    ck = load_checkpoint(tmp_path / "obj.pth")
+    assert not flag.exists()
+    assert isinstance(ck["obj"], ForeignObject) and isinstance(ck["hook"], ForeignObject)
+    assert torch.equal(ck["state_dict"]["w"], torch.ones(2)) and ck["epoch"] == 3
+    torch.save({"state_dict": {}, "f": os.system}, tmp_path / "os.pth")
     with pytest.raises(CheckpointError, match="not loaded from untrusted files"):
-        load_checkpoint(tmp_path / "obj.pth")
+        load_checkpoint(tmp_path / "os.pth")
+
+
+def test_state_dict_layouts(tmp_path):
+    """The weights are found under state_dict, model_state_dict, model (also nested) or as the raw dict."""
+    w = {"model.a": torch.zeros(2)}
+    for i, layout in enumerate(({"state_dict": w, "tao_model": "panoptic_recon_3d"}, {"model": w, "epoch": 1},
+                                {"model_state_dict": w}, {"module": {"state_dict": w}}, w)):
+        torch.save(layout, tmp_path / f"{i}.pth")
+        ck = load_checkpoint(tmp_path / f"{i}.pth")
+        assert set(ck["state_dict"]) == {"model.a"}, layout.keys()
+    torch.save({"epoch": 1, "cfg": {"lr": 0.1}}, tmp_path / "none.pth")
+    with pytest.raises(CheckpointError, match="has no state dict"):
+        load_checkpoint(tmp_path / "none.pth")
 
 
 def test_latest_pointer_and_folder_resolution(tmp_path):

@@ -13,8 +13,10 @@ plain ``torch.save`` ``.pth`` file. The passphrase is never logged or written an
 from __future__ import annotations
 
 import io
+import logging
 import os
 import pickle
+import pickletools
 import struct
 import zipfile
 from pathlib import Path
@@ -32,6 +34,11 @@ NETWORK = "nvpanoptix3d"
 LATEST = "latest.pth"
 _HEADER = struct.Struct(">8sBBBB16s12s")
 _SCRYPT = (14, 8, 1)  # log2(N), r, p: about 16 MiB and 50 ms per derivation
+# Where a checkpoint dict keeps its weights: ours and TAO Lightning's `state_dict`; other trainers' names.
+STATE_DICT_KEYS = ("state_dict", "model_state_dict", "model", "module")
+# Tensors a Lightning checkpoint holds for training only (NVIDIA's `criterion.empty_weight`).
+TRAINING_ONLY_PREFIXES = ("criterion.", "criterion_2d.", "criterion_3d.")
+log = logging.getLogger("nvpanoptix3d")
 
 
 def _derive(passphrase: str, salt: bytes, log_n: int, r: int, p: int) -> bytes:
@@ -101,8 +108,11 @@ def load_checkpoint(path: str | os.PathLike, *, key: str | None = None, what: st
     """Read a checkpoint written by :func:`save_checkpoint` (or a plain/Lightning ``.pth``) onto the CPU.
 
     Plain files are unpickled with ``weights_only=True`` (tensors and containers only) unless ``trusted``;
-    encrypted files are authenticated, so their content is trusted. A raw state dict is wrapped as
-    ``{"state_dict": ...}``. Raises CheckpointError naming the file on every failure.
+    other Python objects in them are read as inert :class:`ForeignObject` data (never executed). Encrypted
+    files are authenticated, so their content is trusted. The weights end up under ``"state_dict"``
+    whatever the layout (:func:`find_state_dict`: ours, TAO Lightning, ``{"model": ...}``,
+    ``{"model_state_dict": ...}`` or a raw state dict); the other entries (``epoch``, ``tao_model``, ...)
+    are kept. Raises CheckpointError naming the file on every failure.
     """
     p = resolve_checkpoint(path, what)
     try:
@@ -118,7 +128,7 @@ def load_checkpoint(path: str | os.PathLike, *, key: str | None = None, what: st
     if not zipfile.is_zipfile(io.BytesIO(blob)):
         raise CheckpointError(f"{what} {p} is not a readable PyTorch checkpoint (not a torch.save archive)")
     try:
-        obj = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=not (encrypted or trusted))
+        obj = _torch_load(blob, weights_only=not (encrypted or trusted))
     except pickle.UnpicklingError as exc:
         lines = [ln.strip() for ln in str(exc).splitlines() if "Unsupported global" in ln] or [type(exc).__name__]
         raise CheckpointError(f"{what} {p} holds Python objects that are not loaded from untrusted files "
@@ -128,15 +138,79 @@ def load_checkpoint(path: str | os.PathLike, *, key: str | None = None, what: st
                               f"({type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''})") from None
     if not isinstance(obj, dict):
         raise CheckpointError(f"{what} {p} holds a {type(obj).__name__}, expected a checkpoint dict or a state dict")
-    if "state_dict" not in obj:
-        if obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
-            obj = {"state_dict": obj}
-        else:
-            raise CheckpointError(f"{what} {p} has no `state_dict` (keys: {', '.join(map(str, list(obj)[:8]))})")
+    state = find_state_dict(obj)
+    if state is None:
+        raise CheckpointError(f"{what} {p} has no state dict (looked for a dict of tensors, or one under "
+                              f"{', '.join(STATE_DICT_KEYS)}; keys: {', '.join(map(str, list(obj)[:8]))})")
+    if state is not obj.get("state_dict"):
+        obj = {**(obj if state is not obj else {}), "state_dict": state}
     net = obj.get("network")
     if net is not None and net != NETWORK:
         raise CheckpointError(f"{what} {p} belongs to network `{net}`, not {NETWORK}")
     return obj
+
+
+class ForeignObject:
+    """Stands in for a Python object of a checkpoint that is not unpickled (a training framework's config,
+    a NumPy scalar, ...): its arguments and state are kept as plain data and none of its code runs."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.args, self.kwargs = args, kwargs
+
+    def __setstate__(self, state: Any) -> None:
+        self.state = state
+
+
+def pickled_globals(blob: bytes) -> list[str]:
+    """The ``module.name`` of every class or function a ``torch.save`` archive's pickle refers to (read from
+    its opcodes, nothing is executed)."""
+    names: set[str] = set()
+    with zipfile.ZipFile(io.BytesIO(blob)) as zf:
+        for member in zf.namelist():
+            if member.endswith("data.pkl"):
+                for op, arg, _ in pickletools.genops(zf.read(member)):
+                    if op.name == "GLOBAL":
+                        names.add(str(arg).replace(" ", "."))
+    return sorted(names)
+
+
+def _torch_load(blob: bytes, *, weights_only: bool) -> Any:
+    """``torch.load`` onto the CPU. With ``weights_only``, a file that refers to classes torch does not allow
+    (TAO/Lightning files may hold configs or NumPy values next to the weights) is read once more with
+    every such class replaced by :class:`ForeignObject`; tensors and containers load as usual."""
+    try:
+        return torch.load(io.BytesIO(blob), map_location="cpu", weights_only=weights_only)
+    except pickle.UnpicklingError as exc:
+        if not weights_only or "Unsupported global" not in str(exc):
+            raise
+    names = pickled_globals(blob)
+    with torch.serialization.safe_globals([(ForeignObject, n) for n in names]):
+        obj = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
+    log.info("checkpoint: objects of %s in the file were read as plain data, not unpickled",
+             _name_some(names, 6))
+    return obj
+
+
+def _is_tensor_dict(obj: Any) -> bool:
+    return isinstance(obj, dict) and bool(obj) and all(isinstance(v, torch.Tensor) for v in obj.values())
+
+
+def find_state_dict(obj: dict[str, Any], depth: int = 2) -> dict[str, torch.Tensor] | None:
+    """The weights of a checkpoint dict: ``obj["state_dict"]`` (ours, TAO Lightning), a dict of tensors under
+    another name of STATE_DICT_KEYS (``model``, ``model_state_dict``, ``module``; nested up to ``depth``), or
+    ``obj`` itself when it is a raw state dict. None when there is none."""
+    if isinstance(obj.get("state_dict"), dict) and (not obj["state_dict"] or _is_tensor_dict(obj["state_dict"])):
+        return obj["state_dict"]
+    if _is_tensor_dict(obj):
+        return obj
+    if depth > 0:
+        for key in STATE_DICT_KEYS:
+            inner = obj.get(key)
+            if isinstance(inner, dict):
+                found = find_state_dict(inner, depth - 1)
+                if found is not None:
+                    return found
+    return None
 
 
 def update_latest(results_dir: str | os.PathLike, checkpoint: str | os.PathLike) -> Path:
@@ -221,3 +295,22 @@ def load_weights(module: torch.nn.Module, state: dict[str, torch.Tensor], *, sou
     used = set(own)
     unexpected = [k for k in state if k not in used]
     return {"loaded": loaded, "missing": missing, "unexpected": unexpected}
+
+
+def report_load(what: str, source: Any, rep: dict[str, list[str]], *, other_stage: Callable[[str], bool] | None = None
+                ) -> None:
+    """Log one load: an INFO line with the count, the file's tensors this model does not use listed as a
+    WARNING. Tensors that are expected to stay unused are only counted (INFO): the criterion's buffers of a
+    Lightning file (``criterion.empty_weight``) and those for which ``other_stage`` is true (the 3D stage's
+    tensors when a 3D file initialises the 2D stage, and the reverse)."""
+    log.info("%s initialised from %s (%d tensors)", what, source, len(rep["loaded"]))
+    training = [k for k in rep["unexpected"] if k.startswith(TRAINING_ONLY_PREFIXES)]
+    staged = [k for k in rep["unexpected"] if other_stage is not None and other_stage(k) and k not in training]
+    unused = [k for k in rep["unexpected"] if k not in training and k not in staged]
+    if training:
+        log.info("%s: training-only tensors of %s not used: %s", what, source, _name_some(training, 4))
+    if staged:
+        log.info("%s: %d tensors of %s belong to the other stage and are not used here", what, len(staged), source)
+    if unused:
+        log.warning("%s: %d tensors of %s are not used by this model: %s", what, len(unused), source,
+                    _name_some(unused, 10))

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from nvpanoptix3d.engine import build
-from nvpanoptix3d.engine.checkpoint_io import is_3d_param, load_checkpoint, load_weights
+from nvpanoptix3d.engine.checkpoint_io import is_3d_param, load_checkpoint, load_weights, report_load
 from nvpanoptix3d.engine.errors import CheckpointError, EngineError
 from nvpanoptix3d.network.frustum3d.sparse.tensor import SparseTensor
 
@@ -25,31 +25,41 @@ def pick_device(on_cpu: bool = False, gpu_id: int = 0) -> torch.device:
     return torch.device("cpu")
 
 
+def _count(value: Any) -> int:
+    """An epoch / step entry of a checkpoint as an int (0 when absent or not a number)."""
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
 def load_trained_model(spec: Any, checkpoint: str, *, key: str | None, what: str,
                        stage: str | None = None) -> tuple[nn.Module, str, dict[str, Any]]:
     """(model in eval mode on the CPU, stage, checkpoint metadata) from a checkpoint.
 
-    The stage is the checkpoint's own (``stage`` key) unless given (evaluate follows ``dataset.enable_3d``); a 2D-stage checkpoint cannot serve the
-    3D stage (its 3D part would be untrained), a 3D one can serve the 2D stage.
+    The checkpoint's stage is its ``stage`` entry (our files) or, for NVIDIA's files (TAO Lightning, the
+    released 3D checkpoint, raw state dicts), whether it holds 3D-stage tensors. The model's stage is
+    ``stage`` when given (evaluate follows ``dataset.enable_3d``), else the checkpoint's. A 2D-stage
+    checkpoint cannot serve the 3D stage (its 3D part would be untrained); a 3D one serves the 2D stage
+    with its 2D tensors. Every tensor of the model must be in the file (CheckpointError naming the missing
+    ones); the file's tensors the model does not use are listed in the log.
     """
     if not checkpoint:
         raise CheckpointError(f"{what} is empty: set it to a model_epoch_*_step_*.pth file from a train job")
     ck = load_checkpoint(checkpoint, key=key, what=what)
-    ck_stage = ck.get("stage")
-    if ck_stage is None:  # a foreign or raw state dict: look for 3D keys
-        ck_stage = "3d" if any(is_3d_param(k) for k in ck["state_dict"]) else "2d"
+    has_3d = any(is_3d_param(k) for k in ck["state_dict"])
+    ck_stage = ck.get("stage") or ("3d" if has_3d else "2d")
     wanted = stage or ck_stage
-    if wanted == "3d" and ck_stage != "3d":
-        raise CheckpointError(f"{what} {checkpoint} is a 2D-stage checkpoint but dataset.enable_3d is true; "
-                              "train the 3D stage first or set dataset.enable_3d=false")
+    if wanted == "3d" and (ck_stage != "3d" or not has_3d):
+        raise CheckpointError(f"{what} {checkpoint} is a 2D-stage checkpoint (no projector.* / completion.* "
+                              "tensors) but dataset.enable_3d is true; train the 3D stage first or set "
+                              "dataset.enable_3d=false")
     model = build.build_model(spec, stage=wanted)
-    report = load_weights(model, ck["state_dict"], source=f"{what} {checkpoint}", min_match=0.99,
+    report = load_weights(model, ck["state_dict"], source=f"{what} {checkpoint}",
                           select=None if wanted == "3d" else (lambda k: not is_3d_param(k)))
-    if report["missing"]:
-        raise CheckpointError(f"{what} {checkpoint} lacks {len(report['missing'])} tensors of this model "
-                              f"(e.g. {report['missing'][0]}); check the model section of the spec")
+    report_load(f"{wanted.upper()} model", checkpoint, report, other_stage=None if wanted == "3d" else is_3d_param)
     model.eval()
-    meta = {"stage": wanted, "epoch": int(ck.get("epoch", 0) or 0), "step": int(ck.get("global_step", 0) or 0),
+    meta = {"stage": wanted, "epoch": _count(ck.get("epoch")), "step": _count(ck.get("global_step")),
             "path": str(Path(checkpoint))}
     log.info("loaded %s-stage weights from %s (epoch %d, step %d)", wanted, checkpoint, meta["epoch"], meta["step"])
     return model, wanted, meta

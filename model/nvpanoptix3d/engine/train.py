@@ -18,8 +18,9 @@ import pytorch_lightning as pl
 import torch
 
 from nvpanoptix3d.engine import build
-from nvpanoptix3d.engine.checkpoint_io import is_3d_param, load_checkpoint, load_weights, resolve_checkpoint
-from nvpanoptix3d.engine.errors import EngineError
+from nvpanoptix3d.engine.checkpoint_io import (THREE_D_MODULES, is_3d_param, load_checkpoint, load_weights,
+                                               report_load, resolve_checkpoint, strip_wrapper_prefixes)
+from nvpanoptix3d.engine.errors import CheckpointError, EngineError
 from nvpanoptix3d.engine.evaluation import Evaluator, format_table, settings_from_spec
 from nvpanoptix3d.engine.runtime import encryption_key, plan_devices, precision_setup, quiet_lightning, redacted_config
 from nvpanoptix3d.engine.status import StatusFile
@@ -43,12 +44,13 @@ BACKBONE_PARTS = ("aggregator", "camera_head", "depth_head", "dpt2pixeldecoder")
 
 
 def backbone_state(state: dict[str, Any]) -> dict[str, Any]:
-    """The backbone tensors of a VGGT checkpoint (``aggregator.*``, ``camera_head.*``, ``depth_head.*``) or of
-    a TAO one (``model.backbone.aggregator.*``, ...), re-rooted at the backbone. Keys of other VGGT heads
-    (``point_head``, ``track_head``) and of the 2D head (``sem_seg_head.depth_head``) are left out."""
+    """The backbone tensors of a VGGT checkpoint (``aggregator.*``, ``camera_head.*``, ``depth_head.*``,
+    ``dpt2pixeldecoder.*``) or of a TAO one (``model.backbone.aggregator.*``, ...), re-rooted at the backbone
+    (wrapper prefixes such as ``module.`` dropped first). Keys of other VGGT heads (``point_head``,
+    ``track_head``) and of the 2D head (``sem_seg_head.depth_head``) are left out."""
     out = {}
     for k, v in state.items():
-        parts = k.split(".")
+        parts = strip_wrapper_prefixes(k).split(".")
         for i, part in enumerate(parts):
             if part in BACKBONE_PARTS and (i == 0 or parts[i - 1] == "backbone"):
                 out[".".join(parts[i:])] = v
@@ -56,53 +58,56 @@ def backbone_state(state: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _log_report(what: str, source: Any, rep: dict[str, list[str]]) -> None:
-    """One INFO line per load; the file's tensors this model does not use are listed (WARNING)."""
-    log.info("%s initialised from %s (%d tensors)", what, source, len(rep["loaded"]))
-    if rep["unexpected"]:
-        shown = ", ".join(rep["unexpected"][:10])
-        more = len(rep["unexpected"]) - 10
-        log.warning("%s: %d tensors of %s are not used by this model: %s%s", what, len(rep["unexpected"]), source,
-                    shown, f" and {more} more" if more > 0 else "")
+def _load_pretrained_backbone(model, path: str) -> None:
+    """``model.backbone.pretrained_model_path``: every backbone part the file holds must be complete; the
+    parts it lacks (a public VGGT file has no ``dpt2pixeldecoder``) keep their initialisation, as in
+    NVIDIA's code; the file's other tensors (VGGT's ``point_head``/``track_head``, ...) are listed."""
+    ck = load_checkpoint(path, key=None, what="model.backbone.pretrained_model_path")
+    state = backbone_state(ck["state_dict"])
+    source = f"model.backbone.pretrained_model_path {path}"
+    if state:  # a VGGT (or TAO) checkpoint: load every backbone part it holds
+        present = {k.split(".", 1)[0] for k in state}
+        rep = load_weights(model.backbone, state, source=source, select=lambda k: k.split(".", 1)[0] in present)
+        absent = [p for p in BACKBONE_PARTS if p not in present and getattr(model.backbone, p, None) is not None]
+        if absent:
+            log.warning("pretrained backbone %s holds no %s: those parts keep their initialisation", path,
+                        ", ".join(absent))
+        outside = [strip_wrapper_prefixes(k) for k in ck["state_dict"] if not backbone_state({k: None})]
+        rep["unexpected"] = [f"backbone.{k}" for k in rep["unexpected"]] + outside
+    else:  # a bare aggregator state dict (patch_embed.*, frame_blocks.*, ...)
+        rep = load_weights(model.backbone.aggregator, ck["state_dict"], source=source)
+    report_load("backbone", path, rep)
 
 
 def initialise_weights(model, spec: Any, stage: str, key: str | None) -> None:
     """Pretrained backbone, then ``train.checkpoint_2d`` (2D keys) and ``train.checkpoint_3d`` (3D keys).
 
-    Every tensor of the part being initialised must be in the file (else CheckpointError naming them). For
-    ``model.backbone.pretrained_model_path`` the parts are the backbone parts the file holds (a public VGGT
-    file has no ``dpt2pixeldecoder``: NVIDIA's addition starts from its initialisation, as in NVIDIA's code)."""
-    pre = spec.model.backbone.pretrained_model_path
-    if pre:
-        ck = load_checkpoint(pre, key=None, what="model.backbone.pretrained_model_path")
-        state = backbone_state(ck["state_dict"])
-        if state:  # a VGGT (or TAO) checkpoint: load every backbone part it holds
-            present = {k.split(".", 1)[0] for k in state}
-            rep = load_weights(model.backbone, state, source=f"pretrained backbone {pre}",
-                               select=lambda k: k.split(".", 1)[0] in present)
-            absent = [p for p in BACKBONE_PARTS if p not in present and getattr(model.backbone, p, None) is not None]
-            if absent:
-                log.warning("pretrained backbone %s holds no %s: those parts keep their initialisation", pre,
-                            ", ".join(absent))
-            rep["unexpected"] = [k for k in ck["state_dict"] if k not in state]
-        else:  # a bare aggregator state dict (patch_embed.*, frame_blocks.*, ...)
-            rep = load_weights(model.backbone.aggregator, ck["state_dict"], source=f"pretrained backbone {pre}")
-        _log_report("backbone", pre, rep)
+    NVIDIA's stage rules: a 2D checkpoint (either stage's file) initialises everything except the 3D
+    modules (``projector``, ``completion``; :func:`is_3d_param`), a 3D checkpoint only the 3D modules. Every
+    tensor of the part being initialised must be in the file (else CheckpointError naming them); tensors
+    of the file that the model does not use are listed in the log."""
+    if spec.model.backbone.pretrained_model_path:
+        _load_pretrained_backbone(model, spec.model.backbone.pretrained_model_path)
     if spec.train.checkpoint_2d:
         ck = load_checkpoint(spec.train.checkpoint_2d, key=key, what="train.checkpoint_2d")
         rep = load_weights(model, ck["state_dict"], source=f"train.checkpoint_2d {spec.train.checkpoint_2d}",
                            select=lambda k: not is_3d_param(k))
-        rep["unexpected"] = [k for k in rep["unexpected"] if not is_3d_param(k)]
-        _log_report("2D stage", spec.train.checkpoint_2d, rep)
+        report_load("2D stage", spec.train.checkpoint_2d, rep, other_stage=is_3d_param)
+    elif stage == "3d":
+        log.warning("train.checkpoint_2d is empty: the 3D stage trains on an untrained (frozen) 2D stage; set it "
+                    "to a 2D-stage checkpoint (a 3D-stage file works too: its 2D tensors are used)")
     if spec.train.checkpoint_3d:
         if stage != "3d":
             raise EngineError("train.checkpoint_3d is set but dataset.enable_3d is false (the 2D stage has no 3D "
                               "weights); clear it or enable the 3D stage")
         ck = load_checkpoint(spec.train.checkpoint_3d, key=key, what="train.checkpoint_3d")
+        if not any(is_3d_param(k) for k in ck["state_dict"]):
+            raise CheckpointError(f"train.checkpoint_3d {spec.train.checkpoint_3d} holds no 3D-stage tensors "
+                                  f"({', '.join(m + '.*' for m in THREE_D_MODULES)}): it is a 2D-stage checkpoint; "
+                                  "pass it as train.checkpoint_2d")
         rep = load_weights(model, ck["state_dict"], source=f"train.checkpoint_3d {spec.train.checkpoint_3d}",
                            select=is_3d_param)
-        rep["unexpected"] = [k for k in rep["unexpected"] if is_3d_param(k)]
-        _log_report("3D stage", spec.train.checkpoint_3d, rep)
+        report_load("3D stage", spec.train.checkpoint_3d, rep, other_stage=lambda k: not is_3d_param(k))
 
 
 def build_trainer(spec: Any, results_dir: Path, *, key: str | None, extra_callbacks: list | None = None):
