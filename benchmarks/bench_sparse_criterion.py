@@ -2,12 +2,15 @@
 
     python benchmarks/bench_sparse_criterion.py [--grid 64 128] [--queries 32] [--occupancy 5]
 
-The sparse decoder's outputs are a band of active voxels (a smooth random surface, ``--occupancy`` % of the
-grid, all three levels) with per-voxel occupancy, geometry and per-query mask logits; the targets are dense
-volumes as the data loader gives them (occupancy per level, geometry, weighting, frustum, 8 instance masks,
-4 matched queries). Each configuration runs forward + backward of the losses in its own process; it prints
-time and the growth of the peak resident set (VmHWM) over the set-up, and the dense / sparse ratios. The
-densified path holds a (queries x grid) volume per level, the sparse one (queries x active voxels).
+The outputs have the layout of NVIDIA's completion ``FrustumDecoder`` on our sparse layers: occupancy and
+per-query mask logits at 1/4 resolution on every frustum voxel (its dense level; the frustum is the whole
+grid here), at 1/2 and full resolution on a band of active voxels (a smooth random surface, ``--occupancy``
+% of the grid), geometry on the full-resolution voxels. The targets are dense volumes as the data loader
+gives them (occupancy per level, geometry, weighting, frustum, 8 instance masks, 4 matched queries). Each
+configuration runs forward + backward of the losses in its own process; it prints time and the growth of
+the peak resident set (VmHWM) over the set-up, and the dense / sparse ratios. The densified path
+(``densify`` + ``SetCriterion3D``) holds a (queries x grid) volume per level, the sparse one (queries x
+active voxels).
 """
 
 from __future__ import annotations
@@ -25,12 +28,13 @@ from procmem import reset_peak_rss, status_mib
 
 def _one(mode: str, grid: int, percent: float, queries: int) -> dict:
     from nvpanoptix3d.network.frustum3d import SetCriterion3D  # noqa: PLC0415
+    from nvpanoptix3d.network.frustum3d.densify import densify  # noqa: PLC0415
     from nvpanoptix3d.network.frustum3d.sparse import SparseTensor  # noqa: PLC0415
-    from nvpanoptix3d.network.frustum3d.sparse_completion import densify  # noqa: PLC0415
 
     torch.manual_seed(0)
     band = _surface_band(grid, percent)
-    levels = [F_max(band, 4), F_max(band, 2), band]  # coarse -> fine active sets
+    # coarse -> fine active sets: the dense 1/4 level's frustum voxels (all of them), then the band
+    levels = [torch.ones_like(F_max(band, 4)), F_max(band, 2), band]
 
     def sparse_level(mask: torch.Tensor, channels: int) -> SparseTensor:
         coords = mask.nonzero()
@@ -76,8 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--grid", type=int, nargs="+", default=[64, 128])
     p.add_argument("--queries", type=int, default=32)
     p.add_argument("--occupancy", type=float, default=5.0, help="percent of the grid")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
     p.add_argument("--_child", nargs=2, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
+    if a.threads:
+        torch.set_num_threads(a.threads)
     if a._child:
         print(json.dumps(_one(a._child[0], int(a._child[1]), a.occupancy, a.queries)))
         return 0
@@ -89,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         res = {}
         for mode in ("dense", "sparse"):
             cmd = [sys.executable, __file__, "--queries", str(a.queries), "--occupancy", str(a.occupancy),
-                   "--_child", mode, str(grid)]
+                   "--threads", str(a.threads), "--_child", mode, str(grid)]
             done = subprocess.run(cmd, capture_output=True, text=True, check=True)
             res[mode] = json.loads(done.stdout.splitlines()[-1])
         d, s = res["dense"], res["sparse"]
