@@ -18,7 +18,7 @@ from nvpanoptix3d.network.completion.dense_execution import DenseFrustumDecoder
 from nvpanoptix3d.network.completion.sparse_layers import add_voxels, cat_union
 from nvpanoptix3d.network.frustum3d.sparse import SparseTensor
 from nvpanoptix3d.network.frustum3d.criterion import SetCriterion3D
-from nvpanoptix3d.network.frustum3d.sparse_completion import densify
+from nvpanoptix3d.network.frustum3d.densify import densify
 
 
 @pytest.fixture(autouse=True)

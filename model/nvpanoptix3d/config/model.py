@@ -108,16 +108,16 @@ class Frustum3DConfig(SpecSection):
     signed_channel: int = tao_field(3, "Channel index of the sign feature in the lifted features.", ge=0)
     backend: Literal["dense", "sparse", "spconv"] = tao_field(
         "dense",
-        "(ours) 3D implementation: `dense` (U-Net over the whole grid), `sparse` (pure-PyTorch sparse convolutions "
-        "over the lifted voxels; cost grows with occupied voxels; CPU or GPU) or `spconv` (the same network on "
-        "spconv's CUDA kernels; needs the GPU extras).",
+        "(ours) How NVIDIA's 3D completion network runs (same weights, same outputs): `dense` (masked dense "
+        "convolutions over the grid; fastest on GPUs, ONNX), `sparse` (pure-PyTorch sparse convolutions over the "
+        "lifted voxels; cost grows with occupied voxels; CPU or GPU) or `spconv` (currently the `sparse` layers).",
         automl="disabled",
     )
     max_voxels: int = tao_field(
-        700000,
-        "(ours) Sparse backends: most voxels lifted per image and kept per decoder level; above it the voxels "
-        "closest to the predicted surface (lifting) or most likely occupied (decoder) are kept, ties by voxel index.",
-        ge=1,
+        0,
+        "(ours) Most voxels lifted per image; above it the voxels closest to the predicted surface are kept, ties "
+        "by voxel index (a warning says so). 0: no cap (NVIDIA).",
+        ge=0,
     )
 
 

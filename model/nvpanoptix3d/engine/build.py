@@ -28,6 +28,8 @@ def model_kwargs_2d(spec: Any) -> dict[str, Any]:
         num_queries=mf.num_object_queries, dim_feedforward=mf.dim_feedforward, dec_layers=mf.dec_layers,
         pre_norm=mf.pre_norm, dropout=mf.dropout, depth_bins=m.projection.depth_bins,
         reduced_size=tuple(spec.dataset.reduced_target_size), norm=head.norm or "GN",
+        size_divisibility=mf.size_divisibility, common_stride=head.common_stride,
+        transformer_in_features=tuple(head.deformable_transformer_encoder_in_features),
     )
 
 
@@ -35,8 +37,11 @@ def model_kwargs_3d(spec: Any) -> dict[str, Any]:
     f3d, ds = spec.model.frustum3d, spec.dataset
     return dict(model_kwargs_2d(spec), grid_dims=f3d.grid_dimensions, voxel_size=spec.model.projection.voxel_size,
                 depth_min=ds.depth_min, depth_max=ds.depth_max, truncation=f3d.truncation,
-                lift_channels=spec.model.projection.depth_feature_dim, unet_features=f3d.unet_features,
-                freeze_2d=True, backend=f3d.backend, max_voxels=f3d.max_voxels)
+                unet_features=f3d.unet_features, unet_output_channels=f3d.unet_output_channels, freeze_2d=True,
+                backend=f3d.backend, num_thing_classes=ds.num_thing_classes,
+                object_mask_threshold=spec.model.object_mask_threshold,
+                overlap_threshold=spec.model.overlap_threshold, depth_scale=ds.depth_scale,
+                max_voxels=f3d.max_voxels)
 
 
 def criterion_kwargs_2d(spec: Any) -> dict[str, Any]:
@@ -68,9 +73,9 @@ def build_model(spec: Any, *, stage: str | None = None) -> nn.Module:
         from nvpanoptix3d.network.frustum3d import NVPanoptix3D  # noqa: PLC0415
 
         return NVPanoptix3D(**model_kwargs_3d(spec))
-    from nvpanoptix3d.network import PanopticModel2D  # noqa: PLC0415
+    from nvpanoptix3d.network.maskformer import MaskFormerModel  # noqa: PLC0415
 
-    return PanopticModel2D(**model_kwargs_2d(spec))
+    return MaskFormerModel(**model_kwargs_2d(spec))
 
 
 def build_criteria(spec: Any, *, stage: str | None = None) -> tuple[nn.Module, nn.Module | None]:

@@ -2,9 +2,8 @@
 
 :class:`DeployedModel` is called like the PyTorch model (``model(images, intrinsic, frustum)``) and returns
 the same output dict, so evaluation, post-processing and the inference writers do not change. The 2D
-model runs on the whole batch (or image by image when it was exported with a fixed batch of 1); the
-host lifts its outputs (the parameter-free lifting of the model: dense volume or sparse voxels, chosen by
-the 3D model's inputs: ``frustum_mask`` means the sparse backend) and pads the voxels to the 3D model's
+model runs on the whole batch (or in chunks of its exported batch size); the host lifts its outputs (the
+model's parameter-free ``FrustumLifter``, built from the spec) and pads the voxels to the 3D model's
 ``max_voxels`` rows; the 3D model runs once per image.
 
 Runners: :class:`OnnxRunner` (onnxruntime; CUDA provider when the device is a GPU and the provider exists)
@@ -22,13 +21,9 @@ import torch
 import torch.nn.functional as F
 
 from nvpanoptix3d.engine.errors import EngineError
-from nvpanoptix3d.engine.export import OUTPUTS_3D, inputs_3d
+from nvpanoptix3d.engine.export import OUTPUT_KEYS_2D, OUTPUTS_3D, inputs_3d
 
 log = logging.getLogger("nvpanoptix3d")
-OUTPUT_KEYS_2D = {"pred_logits": "pred_logits", "pred_masks": "pred_masks", "pred_depths": "pred_depth",
-                  "occupancy_preds": "pred_mp_occ", "mask_features": "mask_features",
-                  "depth_features": "depth_features", "segm_decoder_out": "query_features",
-                  "projected_features": "projected_features"}
 ENGINE_FILES = ("model_2d.engine", "model_3d.engine")
 
 
@@ -110,9 +105,8 @@ class TrtRunner:
 class DeployedModel:
     """The exported 2D (and 3D) models behind the PyTorch model's call signature and output dict."""
 
-    def __init__(self, runner_2d: Runner, runner_3d: Runner | None, reprojection: torch.nn.Module | None) -> None:
-        # ``reprojection``: the backend's parameter-free lifting, under the name export.lift_for_export reads
-        self.runner_2d, self.runner_3d, self.reprojection = runner_2d, runner_3d, reprojection
+    def __init__(self, runner_2d: Runner, runner_3d: Runner | None, lifter: torch.nn.Module | None) -> None:
+        self.runner_2d, self.runner_3d, self.lifter = runner_2d, runner_3d, lifter
         self.device = torch.device("cpu")
         self._warned_resize = False
         self.batch_dim = runner_2d.input_shapes["batch_inputs"][0]
@@ -169,19 +163,21 @@ class DeployedModel:
         """images (B, 3, H, W) in [0, 1]; with intrinsic and frustum also the 3D outputs (as NVPanoptix3D)."""
         images, intrinsic, native = self._fit_to_export_size(images.float().cpu(), intrinsic)
         out = self._run_2d(images)
-        depth_for_lifting = out["pred_depth"]
+        lifting_inputs = dict(out)
         if tuple(out["pred_depth"].shape[-2:]) != native:  # depth at the input's size, as the PyTorch model
             out["pred_depth"] = F.interpolate(out["pred_depth"], size=native, mode="bilinear", align_corners=False)
         if intrinsic is None or frustum is None:
             return out
-        if self.runner_3d is None:
+        if self.runner_3d is None or self.lifter is None:
             raise EngineError("the 3D stage needs the 3D model (model_3d.engine / onnx_file_3d) besides the 2D one")
+        if "encoder_features" not in lifting_inputs:
+            raise EngineError("the 2D model has no encoder_features output: it was exported from a 2D-stage "
+                              "checkpoint; export the 2D and 3D models from the same 3D-stage checkpoint")
         size = (images.shape[-1], images.shape[-2])
-        lifting_inputs = dict(out, pred_depth=depth_for_lifting)
         per_image = []
         for i in range(images.shape[0]):
             out2d = {k: v[i:i + 1] for k, v in lifting_inputs.items()}
-            feeds = inputs_3d(self, out2d, intrinsic[i:i + 1].float().cpu(), frustum[i:i + 1].cpu(), size,
+            feeds = inputs_3d(self.lifter, out2d, intrinsic[i:i + 1].float().cpu(), frustum[i:i + 1].cpu(), size,
                               self.max_voxels)
             res = self.runner_3d(feeds)
             per_image.append([res[n].float().cpu() for n in OUTPUTS_3D])
@@ -191,21 +187,25 @@ class DeployedModel:
 
 
 def _lifting_for(runner_3d: Runner, spec: Any) -> torch.nn.Module:
-    """The parameter-free lifting module of the backend the 3D model was exported from."""
+    """The model's parameter-free lifting (the spec's grid, sizes and thresholds), checked against the grid the
+    3D model was exported for."""
     from nvpanoptix3d.engine.build import model_kwargs_3d  # noqa: PLC0415
-    from nvpanoptix3d.network.frustum3d.lifting import FrustumLifting  # noqa: PLC0415
-    from nvpanoptix3d.network.frustum3d.sparse_lifting import SparseFrustumLifting  # noqa: PLC0415
+    from nvpanoptix3d.network.frustum3d.lifter import FrustumLifter  # noqa: PLC0415
 
     kw = model_kwargs_3d(spec)
-    args = dict(grid_dims=kw["grid_dims"], voxel_size=kw["voxel_size"], depth_min=kw["depth_min"],
-                depth_max=kw["depth_max"], truncation=kw["truncation"])
-    sparse = "frustum_mask" in runner_3d.input_shapes
-    lifting = SparseFrustumLifting(**args, max_voxels=kw["max_voxels"]) if sparse else FrustumLifting(**args)
-    dims = tuple(runner_3d.output_shapes.get("geometry", (1, *lifting.dims))[1:])
-    if dims != tuple(lifting.dims):
-        raise EngineError(f"the 3D model was exported for a {dims} grid but the spec gives {tuple(lifting.dims)}; "
+    lifter = FrustumLifter(grid_dims=kw["grid_dims"], voxel_size=kw["voxel_size"], depth_min=kw["depth_min"],
+                           depth_max=kw["depth_max"], truncation=kw["truncation"],
+                           reduced_size=tuple(kw["reduced_size"]), size_divisibility=kw["size_divisibility"],
+                           num_thing_classes=kw["num_thing_classes"],
+                           object_mask_threshold=kw["object_mask_threshold"],
+                           overlap_threshold=kw["overlap_threshold"], depth_scale=kw["depth_scale"],
+                           max_voxels=kw["max_voxels"])
+    d = kw["grid_dims"]
+    dims = tuple(runner_3d.output_shapes.get("geometry", (1, d, d, d))[1:])
+    if dims != (d, d, d):
+        raise EngineError(f"the 3D model was exported for a {dims} grid but the spec gives {(d, d, d)}; "
                           "use the spec the model was exported with (model.frustum3d.grid_dimensions)")
-    return lifting.eval()
+    return lifter.eval()
 
 
 def load_deployed(spec: Any, section: str, *, stage: str | None, device: torch.device) -> tuple[DeployedModel, dict]:

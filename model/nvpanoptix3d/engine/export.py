@@ -1,21 +1,21 @@
 """The ``export`` action: the 2D stage and the 3D completion stage as two ONNX models.
 
 2D model (``export.onnx_file_2d``): input ``batch_inputs`` (B, 3, H, W) float RGB in 0..255 (as NVIDIA's
-export), outputs ``pred_logits`` (B, Q, C+1), ``pred_masks`` (B, Q, H/4, W/4), ``pred_depths``
-(B, 1, H, W) metres, ``occupancy_preds`` (B, bins, h, w) logits, ``mask_features``, ``depth_features``,
+export; the graph pads, divides by 255 and resizes for VGGT), outputs ``pred_logits`` (B, Q, C+1),
+``pred_masks`` (B, Q, H/2, W/2) logits, ``pred_depths`` (B, 1, H, W) metres, ``pred_depths_half``
+(B, 1, H/2, W/2), ``occupancy_preds`` (B, bins, h, w) logits, ``mask_features``, ``depth_features``,
 ``segm_decoder_out`` (B, Q, D) (the query features the 3D stage needs) and, for a 3D checkpoint,
-``projected_features`` (B, Cp, H/4, W/4) (the 3D stage's projector applied to the mask features).
+``encoder_features`` (B, Cm + Cd, ...) = [mask features | the 3D stage's projector on the depth features]
+(NVIDIA's 2D export also carries the projector).
 
-3D model (``export.onnx_file_3d``, 3D checkpoints only): the lifted frustum features as padded sparse
-voxels, so that an engine has static input shapes. Inputs ``voxel_coords`` (max_voxels, 3) int64 grid
-indices, ``voxel_features`` (max_voxels, Cin) float, ``num_voxels`` (1,) int64 (rows beyond it are padding)
-and ``segm_decoder_out`` (1, Q, D); outputs ``occupancy_{0,1,2}`` (coarse -> fine) logits, ``masks_3d_{0,1,2}``
-(1, Q, ...) logits and ``geometry`` (1, X, Y, Z) voxels. The host lifts the 2D outputs and packs the voxels
-(:func:`inputs_3d`). The ``dense`` backend scatters the voxels into the grid and runs its U-Net; the
-``sparse`` backend runs its sparse convolutions on the voxels themselves (kernel maps through a dense
-key table while exporting, see ``sparse.kernel_map``) and takes one more input, ``frustum_mask``
-(1, X, Y, Z) uint8, the camera frustum in which the coarse level is completed. Both give the same
-outputs, so consumers do not depend on the backend.
+3D model (``export.onnx_file_3d``, 3D checkpoints only): NVIDIA's completion network on the lifted voxels,
+padded so that an engine has static input shapes. Inputs ``voxel_coords`` (max_voxels, 3) int64 grid
+indices, ``voxel_features`` (max_voxels, Cin) float, ``num_voxels`` (1,) int64 (rows beyond it are padding),
+``frustum_mask`` (1, X, Y, Z) uint8 and ``segm_decoder_out`` (1, Q, D); outputs ``occupancy_{0,1,2}``
+(coarse -> fine) logits, ``masks_3d_{0,1,2}`` (1, Q, ...) logits and ``geometry`` (1, X, Y, Z). The host lifts
+the 2D outputs (the parameter-free ``FrustumLifter``) and packs the voxels (:func:`inputs_3d`). Both backends
+export the same graph: the completion's weights run as masked dense convolutions (``DenseFrustumDecoder``,
+equal to the sparse execution), so consumers do not depend on the backend.
 
 Both files are checked with ``onnx.checker`` and run with onnxruntime on the export inputs; outputs must
 match PyTorch within ``TOLERANCE`` (max |diff| / max(|PyTorch|, 1)), else the action fails.
@@ -39,8 +39,13 @@ from nvpanoptix3d.engine.trt_compat import report_tensorrt_problems
 
 log = logging.getLogger("nvpanoptix3d")
 TOLERANCE = 1e-3
-OUTPUTS_2D = ("pred_logits", "pred_masks", "pred_depths", "occupancy_preds", "mask_features", "depth_features",
-              "segm_decoder_out")
+OUTPUTS_2D = ("pred_logits", "pred_masks", "pred_depths", "pred_depths_half", "occupancy_preds", "mask_features",
+              "depth_features", "segm_decoder_out")
+# ONNX output name -> key of the PyTorch model's output dict
+OUTPUT_KEYS_2D = {"pred_logits": "pred_logits", "pred_masks": "pred_masks", "pred_depths": "pred_depth",
+                  "pred_depths_half": "pred_depth_half", "occupancy_preds": "pred_mp_occ",
+                  "mask_features": "mask_features", "depth_features": "depth_features",
+                  "segm_decoder_out": "query_features", "encoder_features": "encoder_features"}
 OUTPUTS_3D = ("occupancy_0", "occupancy_1", "occupancy_2", "masks_3d_0", "masks_3d_1", "masks_3d_2", "geometry")
 
 
@@ -58,114 +63,63 @@ class Export2D(nn.Module):
         self.with_projector = hasattr(model, "projector")
 
     def forward(self, batch_inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """batch_inputs (B, 3, H, W) RGB in [0, 255] -> the tensors named in OUTPUTS_2D (+ projected_features)."""
+        """batch_inputs (B, 3, H, W) RGB in [0, 255] -> the tensors named in OUTPUTS_2D (+ encoder_features)."""
         out = self.model(batch_inputs / 255.0)  # the full model runs only its 2D stage without intrinsics
-        res = (out["pred_logits"], out["pred_masks"], out["pred_depth"], out["pred_mp_occ"], out["mask_features"],
-               out["depth_features"], out["query_features"])
+        res = tuple(out[OUTPUT_KEYS_2D[n]] for n in OUTPUTS_2D)
         if self.with_projector:
-            res = res + (self.model.projector(out["mask_features"]),)
+            res = res + (self.model.encoder_features(out),)
         return res
 
 
 class Export3D(nn.Module):
-    """Completion from padded sparse voxels: scatter into the dense grid, then the completion U-Net."""
+    """Completion from padded voxels: scatter into the grid, then the completion's masked dense execution."""
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
-        self.completion = model.completion
-        self.dims = tuple(int(d) for d in model.reprojection.dims)
+        from nvpanoptix3d.network.completion import DenseFrustumDecoder  # noqa: PLC0415
 
-    def forward(self, voxel_coords: torch.Tensor, voxel_features: torch.Tensor, num_voxels: torch.Tensor,
-                queries: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """voxel_coords (N, 3) int64, voxel_features (N, C), num_voxels (1,) int64, queries (1, Q, D)."""
-        x, y, z = self.dims
-        n, c = voxel_features.shape
-        valid = torch.arange(n, device=voxel_coords.device) < num_voxels
-        flat = voxel_coords[:, 0] * (y * z) + voxel_coords[:, 1] * z + voxel_coords[:, 2]
-        flat = torch.where(valid, flat, torch.full_like(flat, x * y * z))  # padding rows land in a spare row
-        # Zeros derived from an input, so the exporter cannot fold a (X*Y*Z, C) constant into the file.
-        dense = (voxel_features[:1] * 0).expand(x * y * z + 1, c)
-        dense = dense.index_put((flat,), voxel_features)
-        volume = dense[: x * y * z].reshape(1, x, y, z, c).permute(0, 4, 1, 2, 3)
-        return flat_3d_outputs(self.completion(volume, queries))
-
-
-class Export3DSparse(nn.Module):
-    """Completion of the sparse backend from padded voxels: the first ``num_voxels`` rows are the active set."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.completion = model.completion
-        self.dims = tuple(int(d) for d in model.reprojection.dims)
-        self.truncation = model.truncation
+        comp = model.completion
+        if isinstance(comp, DenseFrustumDecoder):
+            self.completion = comp
+        else:  # the sparse execution's weights in the dense one (same parameters, same numbers)
+            self.completion = DenseFrustumDecoder(**comp.constructor_kwargs())
+            self.completion.load_state_dict(comp.state_dict())
+        self.completion.eval()
+        self.grid = int(model.grid_dims)
 
     def forward(self, voxel_coords: torch.Tensor, voxel_features: torch.Tensor, num_voxels: torch.Tensor,
                 frustum_mask: torch.Tensor, queries: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """voxel_coords (N, 3) int64 sorted by linear index, voxel_features (N, C), num_voxels (1,) int64,
-        frustum_mask (1, X, Y, Z) uint8, queries (1, Q, D)."""
-        from nvpanoptix3d.network.frustum3d.sparse import SparseTensor  # noqa: PLC0415
-        from nvpanoptix3d.network.frustum3d.sparse_completion import densify  # noqa: PLC0415
-
-        valid = torch.arange(voxel_coords.shape[0], device=voxel_coords.device) < num_voxels
-        rows = valid.to(voxel_features.dtype).nonzero()[:, 0]  # NonZero on floats (TensorRT)
-        xyz = voxel_coords[rows]
-        x = SparseTensor(torch.cat([torch.zeros_like(xyz[:, :1]), xyz], 1), voxel_features[rows], self.dims, 1)
-        return flat_3d_outputs(densify(self.completion(x, queries, frustum_mask > 0, None), self.truncation))
+        """voxel_coords (N, 3) int64, voxel_features (N, C), num_voxels (1,) int64, frustum_mask (1, D, D, D)
+        uint8, queries (1, Q, D)."""
+        d = self.grid
+        n, c = voxel_features.shape
+        valid = torch.arange(n, device=voxel_coords.device) < num_voxels
+        flat = voxel_coords[:, 0] * (d * d) + voxel_coords[:, 1] * d + voxel_coords[:, 2]
+        flat = torch.where(valid, flat, torch.full_like(flat, d * d * d))  # padding rows land in a spare row
+        # Zeros derived from an input, so the exporter cannot fold a (D^3, C) constant into the file.
+        dense = (voxel_features[:1] * 0).expand(d * d * d + 1, c)
+        dense = dense.index_put((flat,), voxel_features)
+        volume = dense[: d * d * d].reshape(1, d, d, d, c).permute(0, 4, 1, 2, 3)
+        ones = valid.to(voxel_features.dtype)[:, None]
+        active = (ones[:1] * 0).expand(d * d * d + 1, 1).index_put((flat,), ones)[: d * d * d]
+        active = active.reshape(1, d, d, d) > 0
+        return flat_3d_outputs(self.completion(volume, active, queries, frustum_mask > 0))
 
 
 def export_3d_wrapper(model: nn.Module) -> nn.Module:
-    """The exportable 3D module of ``model``'s backend (Export3D or Export3DSparse)."""
-    backend = getattr(model, "backend", "dense")
-    if backend == "dense":
-        return Export3D(model).eval()
-    if backend == "sparse":
-        return Export3DSparse(model).eval()
-    raise EngineError(f"3D ONNX export supports model.frustum3d.backend=dense or sparse, not {backend!r} (an spconv "
-                      f"checkpoint exports through backend=sparse: the parameters are the same)")
+    """The exportable 3D module of ``model`` (the same for every backend)."""
+    return Export3D(model).eval()
 
 
 @torch.no_grad()
-def inputs_3d(model: nn.Module, out2d: dict[str, torch.Tensor], intrinsic: torch.Tensor, frustum: torch.Tensor,
+def inputs_3d(lifter: nn.Module, out2d: dict[str, torch.Tensor], intrinsic: torch.Tensor, frustum: torch.Tensor,
               image_size: tuple[int, int], max_voxels: int) -> dict[str, torch.Tensor]:
-    """The 3D ONNX model's inputs for one image, by name and in its input order: lift the 2D outputs and
-    pad the voxels to ``max_voxels`` rows (host-side part of the 3D stage)."""
-    lifted = lift_for_export(model, out2d, intrinsic, frustum, image_size)
-    budget = int(frustum[:1].sum())
-    if isinstance(lifted, torch.Tensor):
-        coords, feats, count = pack_voxels(lifted, max_voxels, budget)
-        extra = {}
-    else:
-        coords, feats, count = pack_sparse(lifted.coords[:, 1:], lifted.feats, max_voxels, budget)
-        extra = {"frustum_mask": frustum[:1].to(torch.uint8)}
-    return {"voxel_coords": coords, "voxel_features": feats, "num_voxels": count, **extra,
-            "segm_decoder_out": out2d["query_features"][:1]}
-
-
-@torch.no_grad()
-def lift_for_export(model: nn.Module, out2d: dict[str, torch.Tensor], intrinsic: torch.Tensor,
-                    frustum: torch.Tensor, image_size: tuple[int, int]):
-    """The lifted volume (B, Cin, X, Y, Z) (dense backend) or voxels (SparseTensor, sparse backend) the 3D
-    ONNX model consumes."""
-    from nvpanoptix3d.network.frustum3d.model import semantic_probabilities  # noqa: PLC0415
-
-    sem = semantic_probabilities(out2d["pred_logits"], out2d["pred_masks"])
-    feats = out2d.get("projected_features")
-    if feats is None:
-        feats = model.projector(out2d["mask_features"])
-    return model.reprojection(features=feats, semantic=sem, depth=out2d["pred_depth"], mp_occ=out2d["pred_mp_occ"],
-                              intrinsic=intrinsic, image_size=image_size, frustum=frustum)
-
-
-def pack_voxels(volume: torch.Tensor, max_voxels: int,
-                frustum_voxels: int | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Non-zero voxels of one lifted volume (1, C, X, Y, Z) padded to ``max_voxels`` rows.
-
-    Every voxel of the camera frustum that sees a valid depth is non-empty, so ``max_voxels`` should be at
-    least the frustum's voxel count (``frustum_voxels``, named in the error)."""
-    vol = volume[0]
-    nz = vol.abs().amax(0) > 0
-    coords = nz.nonzero()
-    return pack_sparse(coords, vol[:, coords[:, 0], coords[:, 1], coords[:, 2]].T, max_voxels, frustum_voxels)
+    """The 3D ONNX model's inputs for one image, by name and in its input order: lift the 2D outputs (host
+    side) and pad the voxels to ``max_voxels`` rows."""
+    voxels = lifter(out2d, out2d["encoder_features"], intrinsic, frustum, image_size)
+    coords, feats, count = pack_sparse(voxels.coords[:, 1:], voxels.feats, max_voxels, int(frustum[:1].sum()))
+    return {"voxel_coords": coords, "voxel_features": feats, "num_voxels": count,
+            "frustum_mask": frustum[:1].to(torch.uint8), "segm_decoder_out": out2d["query_features"][:1]}
 
 
 def pack_sparse(coords: torch.Tensor, feats: torch.Tensor, max_voxels: int,
@@ -173,8 +127,8 @@ def pack_sparse(coords: torch.Tensor, feats: torch.Tensor, max_voxels: int,
     """(N, 3) voxel coordinates and (N, C) features padded to ``max_voxels`` rows, plus the count (1,)."""
     n = coords.shape[0]
     if n > max_voxels:
-        hint = f" to at least {frustum_voxels} (the voxels of the camera frustum)" if frustum_voxels else ""
-        raise EngineError(f"the lifted volume has {n} non-empty voxels, more than export.max_voxels={max_voxels}; "
+        hint = f" (at most the {frustum_voxels} voxels of the camera frustum are lifted)" if frustum_voxels else ""
+        raise EngineError(f"the lifted volume has {n} voxels, more than export.max_voxels={max_voxels}; "
                           f"raise export.max_voxels{hint}")
     pc = torch.zeros(max_voxels, 3, dtype=torch.int64)
     pf = torch.zeros(max_voxels, feats.shape[1], dtype=feats.dtype)
@@ -232,12 +186,6 @@ def _to_np(t: torch.Tensor) -> np.ndarray:
 
 def run_export(spec: Any, results_dir: Path) -> dict[str, Any]:
     ex = spec.export
-    if spec.model.frustum3d.backend == "spconv":
-        # spconv layers hold the pure sparse layers' parameters under the same names: export through those.
-        spec = spec.model_copy(deep=True)
-        spec.model.frustum3d.backend = "sparse"
-        log.info("model.frustum3d.backend=spconv: exporting through the pure-PyTorch sparse layers (same "
-                 "parameters; spconv itself has no ONNX form)")
     model, stage, meta = load_trained_model(spec, ex.checkpoint, key=encryption_key(spec), what="export.checkpoint")
     model = model.float().eval()
     path_2d = Path(ex.onnx_file_2d or ex.onnx_file or results_dir / "model_2d.onnx")
@@ -245,7 +193,7 @@ def run_export(spec: Any, results_dir: Path) -> dict[str, Any]:
     gen = torch.Generator().manual_seed(0)
     images = torch.rand(bsz, 3, ex.input_height, ex.input_width, generator=gen) * 255.0
     wrapper2d = Export2D(model).eval()
-    names2d = list(OUTPUTS_2D) + (["projected_features"] if wrapper2d.with_projector else [])
+    names2d = list(OUTPUTS_2D) + (["encoder_features"] if wrapper2d.with_projector else [])
     dyn = {n: {0: "batch"} for n in ["batch_inputs", *names2d]} if ex.batch_size <= 0 else None
     with torch.no_grad():
         ref2d = wrapper2d(images)
@@ -276,12 +224,12 @@ def run_export(spec: Any, results_dir: Path) -> dict[str, Any]:
     grid = FrustumGrid.cube(spec.model.frustum3d.grid_dimensions, spec.model.projection.voxel_size, ds.depth_min,
                             ds.depth_max)
     frustum = torch.from_numpy(grid.frustum_mask(k[0].numpy(), size))[None]
-    out2d = dict(zip(["pred_logits", "pred_masks", "pred_depth", "pred_mp_occ", "mask_features", "depth_features",
-                      "query_features", "projected_features"], [t[:1] for t in ref2d]))
-    feeds = inputs_3d(model, out2d, k, frustum, size, ex.max_voxels)
+    out2d = {OUTPUT_KEYS_2D[n]: t[:1] for n, t in zip(names2d, ref2d)}
+    feeds = inputs_3d(model.lifter, out2d, k, frustum, size, ex.max_voxels)
     with torch.no_grad():
         ref3d = wrapper3d(*feeds.values())
-        direct = flat_3d_outputs(model.forward_3d(out2d, k, frustum, size))
+        direct = flat_3d_outputs(model.complete(model.lifter(out2d, out2d["encoder_features"], k, frustum, size),
+                                                out2d["query_features"], frustum))
     pack_err = max(float((a - b).abs().max()) for a, b in zip(ref3d, direct))
     if pack_err > 1e-4:
         raise EngineError(f"internal check failed: the padded-voxel 3D path differs from the model's by {pack_err:.2e}")

@@ -143,7 +143,8 @@ class MaskFormerModel(nn.Module):
 
     def forward(self, images: torch.Tensor) -> dict:
         """NVIDIA's outputs plus the image-frame contract: ``pred_masks`` (B, Q, H/2, W/2) logits (and in
-        ``aux_outputs``), ``pred_depth`` (B, 1, H, W) metres, ``pred_mp_occ`` (B, bins, h_r, w_r) logits,
+        ``aux_outputs``), ``pred_depth`` (B, 1, H, W) metres (and ``pred_depth_half`` at half resolution, what the 3D
+        stage lifts), ``pred_mp_occ`` (B, bins, h_r, w_r) logits,
         ``query_features`` (B, Q, C); the raw mask logits stay under ``pred_masks_raw``."""
         out = self.forward_raw(images)
         image_hw = (int(images.shape[-2]), int(images.shape[-1]))
@@ -153,6 +154,7 @@ class MaskFormerModel(nn.Module):
         out["aux_outputs"] = [dict(a, pred_masks=self.to_image_frame(a["pred_masks"], pad_hw, image_hw, 0.5))
                               for a in out.get("aux_outputs", [])]
         out["pred_depth"] = self.to_image_frame(out["pred_depths"], pad_hw, image_hw)
+        out["pred_depth_half"] = self.to_image_frame(out["pred_depths"], pad_hw, image_hw, 0.5)
         out["pred_mp_occ"] = out["occupancy_preds"]
         out["query_features"] = out["segm_decoder_out"]
         if "pose_enc" in out:

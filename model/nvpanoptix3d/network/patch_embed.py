@@ -1,4 +1,4 @@
-"""Patch embeddings of the VGGT aggregator: a plain strided convolution, or a DINOv2-style ViT with registers.
+"""The patch embedding of the VGGT aggregator: a DINOv2-style ViT with registers.
 
 VGGT-1B (Wang et al., CVPR 2025) embeds each frame with a pretrained DINOv2 ViT-L/14 carrying four register
 tokens (Oquab et al., "DINOv2", 2023; Darcet et al., "Vision Transformers Need Registers", ICLR 2024) and
@@ -15,7 +15,7 @@ pre-training grid G = 518 / 14 = 37, ``patch_embed.proj`` (Conv2d 3->D, kernel =
 
 from __future__ import annotations
 
-from typing import Literal
+import functools
 
 import torch
 import torch.nn.functional as F
@@ -23,13 +23,22 @@ from torch import nn
 
 from nvpanoptix3d.network.layers import Block
 
-PatchEmbedKind = Literal["conv", "dinov2_vitl14_reg"]
-
 # The published geometry of each ViT patch embedding; the aggregator's width and patch size must agree.
 VIT_PATCH_EMBEDS: dict[str, dict] = {
     "dinov2_vitl14_reg": dict(img_size=518, patch_size=14, embed_dim=1024, depth=24, num_heads=16, mlp_ratio=4.0,
                               num_register_tokens=4, init_values=1.0),
 }
+
+
+@functools.lru_cache(maxsize=32)
+def aa_bicubic_matrix(src: int, dst: int) -> torch.Tensor:
+    """(dst, src) float32 weights of PyTorch's antialiased bicubic resize along one axis (separable), read off
+    the resize of a basis; built from NumPy so a tracer records a constant. The basis is 2 wide because a
+    width-1 input takes another code path in PyTorch."""
+    basis = torch.eye(src, dtype=torch.float64).reshape(src, 1, src, 1).expand(src, 1, src, 2).contiguous()
+    with torch.no_grad():
+        out = F.interpolate(basis, size=(dst, 2), mode="bicubic", align_corners=False, antialias=True)
+    return torch.from_numpy(out[..., 0].reshape(src, dst).T.numpy().astype("float32"))
 
 
 class _ConvProj(nn.Module):
@@ -83,7 +92,11 @@ class ViTPatchEmbed(nn.Module):
         cls_pos, patch_pos = self.pos_embed[:, :1], self.pos_embed[:, 1:]
         d = patch_pos.shape[-1]
         grid = patch_pos.reshape(1, self.grid, self.grid, d).permute(0, 3, 1, 2).float()
-        grid = F.interpolate(grid, size=(h, w), mode="bicubic", align_corners=False, antialias=True)
+        if torch.onnx.is_in_onnx_export():  # ONNX has no antialiased bicubic resize: the same map as two matmuls
+            rows, cols = (aa_bicubic_matrix(self.grid, n).to(grid.device) for n in (h, w))
+            grid = torch.einsum("hi,bcij,wj->bchw", rows, grid, cols)
+        else:
+            grid = F.interpolate(grid, size=(h, w), mode="bicubic", align_corners=False, antialias=True)
         return torch.cat([cls_pos, grid.to(patch_pos.dtype).permute(0, 2, 3, 1).reshape(1, h * w, d)], dim=1)
 
     def patch_tokens(self, images: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
@@ -110,24 +123,6 @@ class ViTPatchEmbed(nn.Module):
         """
         x, (h, w) = self.patch_tokens(images)
         return x.transpose(1, 2).reshape(x.shape[0], -1, h, w)
-
-
-def build_patch_embed(kind: PatchEmbedKind, *, patch_size: int, embed_dim: int,
-                      overrides: dict | None = None) -> nn.Module:
-    """``"conv"``: one strided convolution (key ``patch_embed.weight``); a ViT name: its published geometry
-    from ``VIT_PATCH_EMBEDS`` with ``overrides`` (tests use a narrow, shallow copy)."""
-    overrides = overrides or {}
-    if kind == "conv":
-        if overrides:
-            raise ValueError(f"patch_embed 'conv' takes no options, got {sorted(overrides)}")
-        return nn.Conv2d(3, embed_dim, kernel_size=patch_size, stride=patch_size)
-    if kind not in VIT_PATCH_EMBEDS:
-        raise ValueError(f"unknown patch_embed `{kind}`; choose one of conv, {', '.join(sorted(VIT_PATCH_EMBEDS))}")
-    cfg = dict(VIT_PATCH_EMBEDS[kind], **overrides)
-    if (cfg["patch_size"], cfg["embed_dim"]) != (patch_size, embed_dim):
-        raise ValueError(f"patch_embed `{kind}` has patch {cfg['patch_size']} and width {cfg['embed_dim']}, the "
-                         f"aggregator patch {patch_size} and width {embed_dim}; they must agree")
-    return ViTPatchEmbed(**cfg)
 
 
 def vit_patch_embed_params(*, img_size: int, patch_size: int, embed_dim: int, depth: int, mlp_ratio: float = 4.0,

@@ -1,12 +1,6 @@
-"""Multi-scale pixel decoder: a transformer encoder over the coarse levels, then an FPN top-down path.
-
-We use standard (dense) multi-head attention over the flattened res5/res4 tokens rather than
-multi-scale deformable attention: it exports to ONNX and TensorRT without a custom plugin and the
-coarse levels are small (under 1k tokens at 320x240). The stride-4 output is the per-pixel mask
-feature map.
-
-``MSDeformAttnPixelDecoder`` (below) is NVIDIA's layout instead: multi-scale deformable attention over
-res5/res4/res3 (pure PyTorch, see ``ms_deform_attn``), key names of ``sem_seg_head.pixel_decoder.*``.
+"""NVIDIA's pixel decoder (``sem_seg_head.pixel_decoder.*``): Mask2Former-style multi-scale deformable
+attention over res5/res4/res3 (pure PyTorch, see ``ms_deform_attn``: runs on a CPU and exports to ONNX),
+then an FPN step per finer level down to ``common_stride`` and the per-pixel mask features.
 """
 
 from __future__ import annotations
@@ -18,69 +12,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from nvpanoptix3d.network.ms_deform_attn import MSDeformAttn
-
-
-def _norm(kind: str, channels: int) -> nn.Module:
-    if kind == "GN":
-        return nn.GroupNorm(min(32, channels), channels)
-    if kind == "BN":
-        return nn.BatchNorm2d(channels)
-    return nn.Identity()
-
-
-def sine_pos_2d(h: int, w: int, dim: int, device: torch.device) -> torch.Tensor:
-    """(h*w, dim) fixed sine/cosine position encoding."""
-    y, x = torch.meshgrid(torch.arange(h, device=device, dtype=torch.float32),
-                          torch.arange(w, device=device, dtype=torch.float32), indexing="ij")
-    quarter = dim // 4
-    freq = 1.0 / (10000 ** (torch.arange(quarter, device=device, dtype=torch.float32) / max(quarter, 1)))
-    parts = []
-    for coord in (y.reshape(-1), x.reshape(-1)):
-        ang = coord[:, None] * freq[None]
-        parts += [ang.sin(), ang.cos()]
-    pe = torch.cat(parts, dim=1)
-    return F.pad(pe, (0, dim - pe.shape[1]))
-
-
-class PixelDecoder(nn.Module):
-    def __init__(self, *, in_channels: dict[str, int], conv_dim: int = 256, mask_dim: int = 256, enc_layers: int = 6,
-                 nheads: int = 8, dim_feedforward: int = 1024, norm: str = "GN",
-                 transformer_in_features: tuple[str, ...] = ("res4", "res5")) -> None:
-        super().__init__()
-        self.levels = ["res5", "res4", "res3", "res2"]
-        self.transformer_in = [f for f in self.levels if f in transformer_in_features]
-        self.input_proj = nn.ModuleDict({k: nn.Sequential(nn.Conv2d(in_channels[k], conv_dim, 1), _norm(norm, conv_dim))
-                                         for k in self.levels})
-        layer = nn.TransformerEncoderLayer(conv_dim, nheads, dim_feedforward, dropout=0.0, batch_first=True)
-        self.encoder = nn.TransformerEncoder(layer, num_layers=enc_layers, enable_nested_tensor=False) if enc_layers else None
-        self.level_embed = nn.Parameter(torch.zeros(len(self.transformer_in), conv_dim))
-        self.output_convs = nn.ModuleDict({k: nn.Sequential(nn.Conv2d(conv_dim, conv_dim, 3, padding=1),
-                                                            _norm(norm, conv_dim), nn.ReLU()) for k in self.levels[1:]})
-        self.mask_features = nn.Conv2d(conv_dim, mask_dim, 1)
-
-    def forward(self, feats: dict[str, torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Returns mask features (B, mask_dim, H/4, W/4) and three multi-scale maps (res5, res4, res3 order)."""
-        proj = {k: self.input_proj[k](feats[k]) for k in self.levels}
-        if self.encoder is not None and self.transformer_in:
-            shapes = [proj[k].shape[-2:] for k in self.transformer_in]
-            seq = torch.cat([proj[k].flatten(2).transpose(1, 2) + sine_pos_2d(*s, proj[k].shape[1], proj[k].device)
-                             + self.level_embed[i] for i, (k, s) in enumerate(zip(self.transformer_in, shapes))], dim=1)
-            seq = self.encoder(seq)
-            start = 0
-            for k, (h, w) in zip(self.transformer_in, shapes):
-                proj[k] = seq[:, start: start + h * w].transpose(1, 2).reshape(seq.shape[0], -1, h, w)
-                start += h * w
-        out = proj["res5"]
-        multi = [out]
-        for k in self.levels[1:]:
-            out = proj[k] + F.interpolate(out, size=proj[k].shape[-2:], mode="bilinear", align_corners=False)
-            out = self.output_convs[k](out)
-            if k != "res2":
-                multi.append(out)
-        return self.mask_features(out), multi
-
-
-# --- NVIDIA's layout: Mask2Former-style multi-scale deformable-attention pixel decoder -------------------------
 
 
 def sine_position_embedding(height: int, width: int, num_pos_feats: int, *, device: torch.device | None = None,
@@ -273,16 +204,19 @@ class MSDeformAttnPixelDecoder(nn.Module):
         """
         srcs, pos = [], []
         for idx, name in enumerate(self.transformer_in_features):
-            x = features[name].float()
+            # NVIDIA casts to float32 (its features may come out of autocast); here: to the weights' dtype
+            x = features[name].to(self.input_proj[idx][0].weight.dtype)
             srcs.append(self.input_proj[idx](x))
-            pos.append(sine_position_embedding(x.shape[2], x.shape[3], self.conv_dim // 2, device=x.device))
+            pos.append(sine_position_embedding(x.shape[2], x.shape[3], self.conv_dim // 2,
+                                               device=x.device).to(x.dtype))
         tokens, shapes = self.transformer(srcs, pos)
         b = tokens.shape[0]
         outs = [t.transpose(1, 2).reshape(b, self.conv_dim, h, w)
                 for t, (h, w) in zip(tokens.split([h * w for h, w in shapes], dim=1), shapes)]
         # FPN: coarse to fine over the levels below the transformer, each on top of the finest map so far.
         for idx in range(self.num_fpn_levels - 1, -1, -1):
-            lateral = getattr(self, f"adapter_{idx + 1}")(features[self.in_features[idx]].float())
+            adapter = getattr(self, f"adapter_{idx + 1}")
+            lateral = adapter(features[self.in_features[idx]].to(adapter.weight.dtype))
             up = F.interpolate(outs[-1], size=lateral.shape[-2:], mode="bilinear", align_corners=False)
             outs.append(getattr(self, f"layer_{idx + 1}")(lateral + up))
         return self.mask_features(outs[-1]), outs[0], outs[:self.maskformer_num_feature_levels]

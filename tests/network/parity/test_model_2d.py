@@ -50,10 +50,10 @@ def test_model_2d_matches_nvidia():
 
 
 def _full_model():
-    from nvpanoptix3d.network.presets import vggt_preset
+    from nvpanoptix3d.network.presets import backbone_preset
 
     with torch.device("meta"):
-        return MaskFormerModel(backbone=vggt_preset("full"))
+        return MaskFormerModel(backbone=backbone_preset("full"))
 
 
 def test_full_preset_state_dict_is_nvidias_2d_model_entry_for_entry():

@@ -13,7 +13,7 @@ voxel), the channel order of every concatenation and union ([encoder | decoder])
   stride-2 encoder voxels (the next decoder's input);
 - level 256: occupancy at every valid generated voxel; geometry and masks on the occupied ones.
 
-Where ours differs (the rest of our pipeline, :func:`~nvpanoptix3d.network.frustum3d.sparse_completion.densify`
+Where ours differs (the rest of our pipeline, :func:`~nvpanoptix3d.network.frustum3d.densify.densify`
 and ``sparse_3d_losses``, consumes the output unchanged):
 
 - the output dict is ours: ``occupancy`` / ``masks_3d`` lists of SparseTensors (coarse -> fine) and
@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nvpanoptix3d.network.completion.sparse_layers import (BasicBlock3D, Linear, SparseBasicBlock3D, SparseConv3d,
-                                                           SparseInstanceNorm, SparseReLU, add_voxels, cat_features,
+                                                           SparseInstanceNorm, SparseReLU, VolumeInstanceNorm, add_voxels, cat_features,
                                                            cat_union, prune, to_dense, voxel_index)
 from nvpanoptix3d.network.completion.voxel_index import in_grid
 from nvpanoptix3d.network.frustum3d.sparse.tensor import SparseTensor
@@ -57,7 +57,7 @@ def _sparse_decoder(cin: int, cout: int, *extra: nn.Module) -> nn.Sequential:
 
 
 def _dense_decoder(cin: int, cout: int) -> nn.Sequential:
-    return nn.Sequential(nn.ConvTranspose3d(cin, cout, 4, stride=2, padding=1, bias=False), nn.InstanceNorm3d(cout),
+    return nn.Sequential(nn.ConvTranspose3d(cin, cout, 4, stride=2, padding=1, bias=False), VolumeInstanceNorm(),
                          nn.ReLU())
 
 
@@ -111,8 +111,8 @@ class FrustumDecoder(nn.Module):
     """NVIDIA's ``FrustumDecoder`` (sparse 3D U-Net with dense D/4..D/32 levels); module docstring for details.
 
     ``input_dims``: channel slices of the fused input ([sign+|df| | encoder | semantics | lifting]), one input
-    encoder each; ``grid_dims`` D: a multiple of 32 (five stride-2 levels), at least 64 to train (the
-    coarsest dense level must hold more than one voxel for ``InstanceNorm3d``); ``ms_feature_channels``: width
+    encoder each; ``grid_dims`` D: a multiple of 32 (five stride-2 levels; the
+    coarsest dense level of a 32^3 grid is one voxel: it normalises to 0); ``ms_feature_channels``: width
     of the multi-scale voxels (``use_multi_scale``); ``keep_target_voxels``: our training-time rule."""
 
     def __init__(self, *, input_dims: tuple[int, ...] = (2, 512, 13, 16), unet_features: int = 16,
@@ -122,6 +122,10 @@ class FrustumDecoder(nn.Module):
         super().__init__()
         if grid_dims % 32:
             raise ValueError(f"grid_dims must be a multiple of 32 (five stride-2 levels), got {grid_dims}")
+        self._kwargs = dict(input_dims=tuple(input_dims), unet_features=unet_features,
+                            unet_output_channels=unet_output_channels, query_dim=query_dim, grid_dims=grid_dims,
+                            truncation=truncation, use_multi_scale=use_multi_scale,
+                            ms_feature_channels=ms_feature_channels, keep_target_voxels=keep_target_voxels)
         f, o = unet_features, unet_output_channels
         self.input_dims, self.grid_dims, self.truncation = tuple(input_dims), grid_dims, truncation
         self.use_multi_scale, self.keep_target_voxels = use_multi_scale, keep_target_voxels
@@ -169,6 +173,10 @@ class FrustumDecoder(nn.Module):
     def _keep(self, scores: torch.Tensor, valid: torch.Tensor, forced: torch.Tensor | None) -> torch.Tensor:
         keep = (scores.sigmoid() > 0.5) & valid
         return keep | (forced & valid) if forced is not None else keep
+
+    def constructor_kwargs(self) -> dict:
+        """The keyword arguments this decoder was built with (to run its weights in the other execution)."""
+        return dict(self._kwargs)
 
     def forward(self, x: SparseTensor, queries: torch.Tensor, frustum: torch.Tensor, occupancy: list | None = None,
                 ms_features: list[SparseTensor] | None = None) -> dict[str, list[SparseTensor] | SparseTensor]:

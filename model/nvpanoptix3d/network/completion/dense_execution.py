@@ -9,7 +9,7 @@ are pruned); unions are sums / concatenations with OR-ed masks. The input lies i
 level starts at coordinate 0 and only the upper side grows.
 
 Cost is the grid volume (this is the ``dense`` backend's trade: no kernel maps, plain cuDNN convs) and the
-outputs are the densified sparse ones (:func:`~nvpanoptix3d.network.frustum3d.sparse_completion.densify`):
+outputs are the densified sparse ones (:func:`~nvpanoptix3d.network.frustum3d.densify.densify`):
 the test checks both executions agree. Multi-scale features are not supported here.
 
 ONNX: this execution traces with ``torch.onnx.export`` (opset 17) and onnxruntime reproduces it (checked at a
@@ -28,7 +28,7 @@ from torch import nn
 from nvpanoptix3d.network.completion.decoder import FrustumDecoder, children_targets
 from nvpanoptix3d.network.completion.sparse_layers import (Linear, SparseBasicBlock3D, SparseConv3d,
                                                            SparseInstanceNorm, SparseReLU)
-from nvpanoptix3d.network.frustum3d.sparse_completion import ABSENT_LOGIT
+from nvpanoptix3d.network.frustum3d.densify import ABSENT_LOGIT
 
 
 @dataclass

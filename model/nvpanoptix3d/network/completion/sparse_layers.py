@@ -250,6 +250,21 @@ class SparseBasicBlock3D(nn.Module):
         return self.relu(add_voxels(out, identity))
 
 
+class VolumeInstanceNorm(nn.Module):
+    """``nn.InstanceNorm3d`` without affine or running statistics (NVIDIA's dense levels), written out so that
+    a 1-voxel volume (the coarsest level of a 32^3 grid) normalises to 0 in training too instead of raising."""
+
+    def __init__(self, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, X, Y, Z) -> each channel of each sample normalised over its voxels."""
+        if x.shape[2] * x.shape[3] * x.shape[4] > 1:
+            return F.instance_norm(x, eps=self.eps)
+        return x - x  # one voxel: (x - mean) = 0, as the normalisation of a single value
+
+
 class BasicBlock3D(nn.Module):
     """Dense twin: Conv3d k3 (padding 1, no bias) - InstanceNorm3d - ReLU - Conv3d - InstanceNorm3d, plus the
     identity (or ``downsample(x)``), ReLU. InstanceNorm3d has no affine and no running statistics."""
@@ -257,10 +272,10 @@ class BasicBlock3D(nn.Module):
     def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None) -> None:
         super().__init__()
         self.conv1 = nn.Conv3d(inplanes, planes, 3, stride=stride, padding=1, bias=False)
-        self.bn1 = nn.InstanceNorm3d(planes)
+        self.bn1 = VolumeInstanceNorm()
         self.relu = nn.ReLU()
         self.conv2 = nn.Conv3d(planes, planes, 3, padding=1, bias=False)
-        self.bn2 = nn.InstanceNorm3d(planes)
+        self.bn2 = VolumeInstanceNorm()
         self.downsample = downsample
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,7 +1,19 @@
-"""The 3D stage: frustum lifting, 3D completion (dense backend), 3D losses and panoptic volumes."""
+"""The 3D stage: lifting into the camera-frustum grid, NVIDIA's completion network, 3D losses and panoptic volumes.
 
-from nvpanoptix3d.network.frustum3d.criterion import SetCriterion3D
-from nvpanoptix3d.network.frustum3d.model import NVPanoptix3D, is_3d_key
-from nvpanoptix3d.network.frustum3d.postprocess import panoptic_3d
+Exports are resolved lazily: ``network.completion`` builds on ``frustum3d.sparse``, and ``frustum3d.model``
+on ``network.completion``; importing either package first must work.
+"""
 
-__all__ = ["NVPanoptix3D", "SetCriterion3D", "is_3d_key", "panoptic_3d"]
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {"NVPanoptix3D": "model", "is_3d_key": "model", "SetCriterion3D": "criterion", "panoptic_3d": "postprocess"}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

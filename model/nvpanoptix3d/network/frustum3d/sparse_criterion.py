@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from nvpanoptix3d.network.frustum3d.criterion import _down
 from nvpanoptix3d.network.frustum3d.sparse import SparseTensor
 from nvpanoptix3d.network.frustum3d.sparse.conv import accumulation_dtype
-from nvpanoptix3d.network.frustum3d.sparse_completion import ABSENT_LOGIT
+from nvpanoptix3d.network.frustum3d.densify import ABSENT_LOGIT
 
 
 def _at(volume: torch.Tensor, coords: torch.Tensor) -> torch.Tensor:
