@@ -228,3 +228,111 @@ def test_encrypted_own_checkpoint_and_stage_mismatch(tiny_data, nv_2d, trained_2
         (err,) = [ln for ln in _log(res).splitlines() if " ERROR " in ln]
         assert needle in err and key in err, err
 
+
+# ------------------------------------------------------------------ 3D: TAO Lightning and the released layouts
+@pytest.fixture(scope="module")
+def nv_3d(tiny_data, trained_2d, tmp_path_factory) -> dict[str, Path]:
+    """3D files: the trained tiny 2D model's tensors plus freshly initialised 3D modules (projector.*,
+    completion.*), as TAO Lightning writes them and in two layouts the released file may have."""
+    from nvpanoptix3d.config.loader import load_spec
+    from nvpanoptix3d.engine import build
+
+    out = tmp_path_factory.mktemp("nv3d")
+    spec = load_spec(_spec(tiny_data, out / "build", **{"dataset.enable_3d": True}))
+    torch.manual_seed(0)
+    full = build.build_model(spec, stage="3d").state_dict()
+    two_d = _model_state(trained_2d / "latest.pth")
+    assert set(two_d) == {k for k in full if not is_3d_param(k)}
+    assert {k.split(".")[0] for k in full if is_3d_param(k)} == {"projector", "completion"}
+    state = {**two_d, **{k: v for k, v in full.items() if is_3d_param(k)}}
+    files = {"lightning": out / "panoptic_recon_3d_model_latest.pth", "released": out / "tao_vggt_front3d.pth",
+             "raw": out / "raw_3d.pth", "partial": out / "partial_3d.pth"}
+    torch.save(_lightning(state, three_d=True), files["lightning"])
+    torch.save({"model": {f"module.{k}": v for k, v in state.items()}, "epoch": 30}, files["released"])
+    torch.save(state, files["raw"])
+    lost = sorted(k for k in state if k.startswith("completion."))[0]
+    torch.save({k: v for k, v in state.items() if k != lost}, files["partial"])
+    files["state"] = state  # type: ignore[assignment]
+    return files
+
+
+def _spec_3d(tiny_data: Path, res: Path, **over) -> Path:
+    return _spec(tiny_data, res, **{"dataset.enable_3d": True, **over})
+
+
+def test_lightning_3d_through_every_key(tiny_data, nv_3d, tmp_path, caplog):
+    """inference, export (both ONNX models) and train (checkpoint_2d and checkpoint_3d the same file) run
+    from a TAO Lightning 3D file; evaluate.checkpoint reads it through the same loader (its job runs in
+    the released-layout test)."""
+    from nvpanoptix3d.config.loader import load_spec
+    from nvpanoptix3d.engine.predict import load_for_prediction
+
+    ck = str(nv_3d["lightning"])
+    spec = load_spec(_spec_3d(tiny_data, tmp_path / "direct", **{"evaluate.checkpoint": ck}))
+    model, stage, meta, _ = load_for_prediction(spec, "evaluate", stage="3d")
+    assert stage == "3d" and meta["step"] == 1234
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in nv_3d["state"].items())
+    with caplog.at_level(logging.INFO, logger="nvpanoptix3d"):  # the 2D stage served by a 3D file
+        model, stage, _, _ = load_for_prediction(spec, "evaluate", stage="2d")
+    assert stage == "2d" and not hasattr(model, "completion")
+    assert any("belong to the other stage" in r.getMessage() for r in caplog.records)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+    res = tmp_path / "infer"
+    assert run_action("inference", _spec_3d(tiny_data, res, **{
+        "inference.checkpoint": ck, "inference.images_dir": str(_one_image(tiny_data, tmp_path / "img"))})) == 0
+    assert json.loads((res / "inference" / "index.json").read_text())["stage"] == "3d"
+    _assert_clean_load(res)
+    assert "3d-stage weights" in _log(res)
+
+    res = tmp_path / "export"
+    with torch.no_grad():
+        assert run_action("export", _spec_3d(tiny_data, res, **{
+            "export.checkpoint": ck, "export.input_width": 160, "export.input_height": 120,
+            "export.batch_size": 1, "export.max_voxels": 40000})) == 0
+    assert (res / "model_2d.onnx").is_file() and (res / "model_3d.onnx").is_file()
+    _assert_clean_load(res)
+
+    res = tmp_path / "train"
+    assert run_action("train", _spec_3d(tiny_data, res, **{
+        "train.checkpoint_2d": ck, "train.checkpoint_3d": ck, "train.is_dry_run": True})) == 0
+    _assert_clean_load(res)
+    assert "2D stage initialised from" in _log(res) and "3D stage initialised from" in _log(res)
+
+
+def test_released_3d_layouts_as_checkpoint_3d_and_evaluate(tiny_data, nv_3d, trained_2d, tmp_path, caplog):
+    """``{"model": {"module.*": ...}}`` and a raw state dict, without stage or tao_model entries, initialise
+    the 3D modules as train.checkpoint_3d (a train job from a 3D file runs in the Lightning test) and serve
+    evaluate (its job runs here)."""
+    from nvpanoptix3d.config.loader import load_spec
+    from nvpanoptix3d.engine import build
+    from nvpanoptix3d.engine.predict import load_trained_model
+    from nvpanoptix3d.engine.train import initialise_weights
+
+    spec = load_spec(_spec_3d(tiny_data, tmp_path / "direct", **{
+        "train.checkpoint_2d": str(trained_2d / "latest.pth"), "train.checkpoint_3d": str(nv_3d["released"])}))
+    model = build.build_model(spec, stage="3d")
+    with caplog.at_level(logging.INFO, logger="nvpanoptix3d"):
+        initialise_weights(model, spec, "3d", None)
+    got = model.state_dict()
+    assert all(torch.equal(got[k], v) for k, v in nv_3d["state"].items())
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    for name, epoch in (("released", 30), ("raw", 0)):
+        model, stage, meta = load_trained_model(spec, str(nv_3d[name]), key=None, what="evaluate.checkpoint")
+        assert stage == "3d" and meta["epoch"] == epoch
+        assert all(torch.equal(model.state_dict()[k], v) for k, v in nv_3d["state"].items())
+
+    res = tmp_path / "eval"
+    assert run_action("evaluate", _spec_3d(tiny_data, res, **{"evaluate.checkpoint": str(nv_3d["raw"])})) == 0
+    assert "PRQ" in json.loads((res / "status.json").read_text())["entries"][0]["kpi"]
+    assert "lacks" not in _log(res) and "not used by this model" not in _log(res)
+
+    # a 3D file lacking a completion tensor: train.checkpoint_3d and evaluate name it
+    lost = sorted(k for k in nv_3d["state"] if k.startswith("completion."))[0]
+    for action, key in (("train", "train.checkpoint_3d"), ("evaluate", "evaluate.checkpoint")):
+        res = tmp_path / f"bad_{action}"
+        spec = _spec_3d(tiny_data, res, **{key: str(nv_3d["partial"]), "train.is_dry_run": True,
+                                           "train.checkpoint_2d": str(trained_2d / "latest.pth")})
+        assert run_action(action, spec) == 1
+        (err,) = [ln for ln in _log(res).splitlines() if " ERROR " in ln]
+        assert lost in err and key in err, err
