@@ -53,7 +53,7 @@ def test_evaluate_reports_prq(demo):
     status = json.loads((Path(_step(demo, "evaluate")["results_dir"]) / "status.json").read_text())
     kpi = status["entries"][-1]["kpi"]
     assert {"PRQ", "RSQ", "RRQ", "PQ"} <= set(kpi) and all(0.0 <= kpi[k] <= 1.0 for k in ("PRQ", "RSQ", "RRQ"))
-    # the demo recipe learns something in 3D: fixed seeds give PRQ 0.072 on the val scene (was always 0)
+    # the demo recipe learns something in 3D: fixed seeds give PRQ 0.17 on the val scene (NVIDIA's network, 32^3)
     assert kpi["PRQ"] > 0.03, kpi
 
 
@@ -83,7 +83,7 @@ def test_both_onnx_models_run(demo):
         feeds = {}
         for inp in sess.get_inputs():
             shape = [d if isinstance(d, int) else 1 for d in inp.shape]
-            dtype = np.int64 if "int64" in inp.type else np.float32
+            dtype = np.int64 if "int64" in inp.type else np.uint8 if "uint8" in inp.type else np.float32
             feeds[inp.name] = np.zeros(shape, dtype=dtype)
         outs = sess.run(None, feeds)
         assert outs and all(np.all(np.isfinite(o)) for o in outs if o.dtype.kind == "f")

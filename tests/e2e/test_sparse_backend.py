@@ -27,7 +27,8 @@ def _tao(*args: str, as_json: bool = True) -> dict | None:
 @pytest.mark.slow
 def test_sparse_backend_learns_the_synthetic_scenes(tmp_path):
     data, ws = tmp_path / "data", tmp_path / "ws"
-    _tao("dataset", "synth", "nvpanoptix3d", str(data), "--scenes", "6", "--seed", "0", as_json=False)
+    _tao("dataset", "synth", "nvpanoptix3d", str(data), "--scenes", "6", "--seed", "0", "--grid", "32",
+         "--voxel-size", "0.18", as_json=False)
     common = ["--automl-policy", "off", "--spec", str(SPEC), "--train-dataset", str(data), "--eval-dataset", str(data),
               "--workspace", str(ws), "--override", "train.validation_interval=10",
               "--override", "train.checkpoint_interval=10"]
