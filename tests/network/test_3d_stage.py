@@ -20,13 +20,7 @@ D = 64
 SIZE = (64, 48)  # (W, H)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Many small GEMMs and scatters: on a shared CPU, thread hand-offs cost more than the work."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/network/conftest.py
 
 
 def _model(backend: str = "sparse", *, targets_only: bool = False) -> NVPanoptix3D:

@@ -21,13 +21,7 @@ from nvpanoptix3d.network.frustum3d.criterion import SetCriterion3D
 from nvpanoptix3d.network.frustum3d.densify import densify
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These graphs are many tiny GEMMs: on a shared CPU, thread hand-offs cost more than the work."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/network/conftest.py
 
 
 KEYS = Path("/work/shared/reference/nv_state_dict_keys.json")

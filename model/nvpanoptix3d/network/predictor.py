@@ -12,37 +12,21 @@ with ``batch_first=False``; that keeps the attention arithmetic identical to NVI
 
 from __future__ import annotations
 
-import math
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nvpanoptix3d.network.pixel_decoder import sine_position_embedding
+
 NUM_FEATURE_LEVELS = 3
 
 
 def sine_position_encoding(height: int, width: int, num_pos_feats: int, *, device: torch.device | None = None,
-                           temperature: float = 10000.0, scale: float = 2 * math.pi) -> torch.Tensor:
-    """Fixed 2-D sine/cosine encoding of an unpadded ``height x width`` grid, ``[H*W, 1, 2*num_pos_feats]``.
-
-    Positions 1..H (1..W) are normalised by the last position (+1e-6) and scaled to ``scale``; each axis gets
-    ``num_pos_feats`` channels (interleaved sin/cos of geometric frequencies), y channels first, then x.
-    """
-    eps = 1e-6
-    ys = torch.arange(1, height + 1, dtype=torch.float32, device=device)
-    xs = torch.arange(1, width + 1, dtype=torch.float32, device=device)
-    ys = ys / (ys[-1:] + eps) * scale
-    xs = xs / (xs[-1:] + eps) * scale
-    steps = torch.arange(num_pos_feats, dtype=torch.float32, device=device)
-    freq = temperature ** (2 * torch.div(steps, 2, rounding_mode="floor") / num_pos_feats)
-
-    def encode(coord: torch.Tensor) -> torch.Tensor:
-        ang = coord[:, None] / freq  # [n, F]
-        return torch.stack((ang[:, 0::2].sin(), ang[:, 1::2].cos()), dim=2).flatten(1)
-
-    pos_y = encode(ys)[:, None, :].expand(height, width, num_pos_feats)
-    pos_x = encode(xs)[None, :, :].expand(height, width, num_pos_feats)
-    return torch.cat((pos_y, pos_x), dim=2).reshape(height * width, 1, 2 * num_pos_feats)
+                           temperature: float = 10000.0) -> torch.Tensor:
+    """The pixel decoder's normalised sine encoding of an unpadded ``height x width`` grid in the decoder's
+    sequence-first layout, ``[H*W, 1, 2*num_pos_feats]`` (NVIDIA uses the same encoding in both)."""
+    return sine_position_embedding(height, width, num_pos_feats, device=device, temperature=temperature)[:, None, :]
 
 
 def _xavier_matrices(module: nn.Module) -> None:
