@@ -20,7 +20,8 @@ TINY_MODEL = {
     "mask_former": {"num_object_queries": 12, "hidden_dim": 32, "nheads": 4, "dim_feedforward": 64,
                     "transformer_dim_feedforward": 64, "dec_layers": 2, "train_num_points": 512,
                     "size_divisibility": -1},
-    "frustum3d": {"grid_dimensions": 32, "frustum_dims": 32, "unet_features": 4, "unet_output_channels": 4,
+    "frustum3d": {"backend": "dense", "grid_dimensions": 32, "frustum_dims": 32, "unet_features": 4,
+                  "unet_output_channels": 4,
                   "iso_recon_value": 1.0},
     "projection": {"voxel_size": 0.18, "depth_feature_dim": 8, "depth_bins": 16},
 }

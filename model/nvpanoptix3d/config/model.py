@@ -107,10 +107,11 @@ class Frustum3DConfig(SpecSection):
     )
     signed_channel: int = tao_field(3, "Channel index of the sign feature in the lifted features.", ge=0)
     backend: Literal["dense", "sparse", "spconv"] = tao_field(
-        "dense",
-        "(ours) How NVIDIA's 3D completion network runs (same weights, same outputs): `dense` (masked dense "
-        "convolutions over the grid; fastest on GPUs, ONNX), `sparse` (pure-PyTorch sparse convolutions over the "
-        "lifted voxels; cost grows with occupied voxels; CPU or GPU) or `spconv` (currently the `sparse` layers).",
+        "sparse",
+        "(ours) How NVIDIA's 3D completion network runs (same weights, same outputs): `sparse` (pure-PyTorch "
+        "sparse convolutions over the lifted voxels, as NVIDIA's network; cost grows with occupied voxels; CPU or "
+        "GPU; the only choice at NVIDIA's 256^3 grid), `dense` (masked dense convolutions over the whole grid: "
+        "faster for small grids up to 128^3, the ONNX form) or `spconv` (currently the `sparse` layers).",
         automl="disabled",
     )
     max_voxels: int = tao_field(

@@ -41,7 +41,7 @@ def model_kwargs_3d(spec: Any) -> dict[str, Any]:
                 backend=f3d.backend, num_thing_classes=ds.num_thing_classes,
                 object_mask_threshold=spec.model.object_mask_threshold,
                 overlap_threshold=spec.model.overlap_threshold, depth_scale=ds.depth_scale,
-                max_voxels=f3d.max_voxels)
+                max_voxels=f3d.max_voxels, use_multi_scale=f3d.use_multi_scale)
 
 
 def criterion_kwargs_2d(spec: Any) -> dict[str, Any]:

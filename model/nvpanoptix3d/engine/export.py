@@ -211,6 +211,9 @@ def run_export(spec: Any, results_dir: Path) -> dict[str, Any]:
             log.warning("export.onnx_file_3d is set but %s is a 2D-stage checkpoint: no 3D model exported",
                         meta["path"])
         return result
+    if getattr(model.completion, "use_multi_scale", False):
+        raise EngineError("the 3D ONNX export takes the stride-1 voxels only: a model.frustum3d.use_multi_scale=true "
+                          f"3D stage cannot be exported yet; the 2D model was written to {path_2d}")
     try:
         wrapper3d = export_3d_wrapper(model)
     except EngineError as exc:

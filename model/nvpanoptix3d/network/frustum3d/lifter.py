@@ -8,7 +8,9 @@ Per image (NVIDIA's ``infer_2d`` + the first half of ``NVPanoptix3DModel.forward
    and the multi-plane occupancy into voxels around and behind the predicted surface (C + 3 channels);
 3. ``reprojection`` places the encoder features ([mask features | projected depth features]) and
    ``sem_seg`` at the depth surface, 7 copies along the ray (2 + Ce + C channels);
-4. both voxel sets are fused by coordinate union: channels [sign, |df| | encoder | sem_seg | lifting].
+4. both voxel sets are fused by coordinate union: channels [sign, |df| | encoder | sem_seg | lifting];
+5. (``use_multi_scale``, :meth:`FrustumLifter.forward_multi_scale`) the pixel-decoder levels are projected at
+   strides 2, 4, 8 and fused with the lifting rows max-pooled to those strides (``sparse_pool``).
 
 It runs inside the PyTorch model and, for the exported models, on the host between the 2D and 3D ONNX files.
 """
@@ -26,6 +28,7 @@ from nvpanoptix3d.network.frustum3d.fuse import fuse_sparse
 from nvpanoptix3d.network.frustum3d.occupancy_lifting import OccupancyAwareLifting
 from nvpanoptix3d.network.frustum3d.reprojection import SparseProjection
 from nvpanoptix3d.network.frustum3d.sparse.tensor import SparseTensor
+from nvpanoptix3d.network.frustum3d.sparse_pool import max_pool_pyramid
 from nvpanoptix3d.network.frustum3d.sparse_rows import SparseRows, to_sparse_tensor
 from nvpanoptix3d.network.postprocess import panoptic_inference_2d
 
@@ -99,6 +102,23 @@ class FrustumLifter(nn.Module):
         (B, 1, H/2, W/2), ``pred_mp_occ`` (B, bins, h_r, w_r); encoder (B, Ce, he, we) over the padded image;
         intrinsic (B, 4, 4) for ``image_size`` (W, H); frustum (B, D, D, D) bool. Returns the fused voxels
         (SparseTensor at stride 1, unique coordinates inside the grid, channels 2 + Ce + 2C + 3)."""
+        return self.lift(out2d, encoder, intrinsic, frustum, image_size)[0]
+
+    def forward_multi_scale(self, out2d: dict, encoder: torch.Tensor, intrinsic: torch.Tensor,
+                            frustum: torch.Tensor, image_size: tuple[int, int]
+                            ) -> tuple[SparseTensor, list[SparseTensor]]:
+        """:meth:`forward` plus NVIDIA's ``use_multi_scale`` voxels: per pixel-decoder level of
+        ``out2d["enc_features"]`` (res5, res4, res3: coarse -> fine, reversed here as NVIDIA does) its sparse
+        projection at strides 2, 4, 8, fused with the lifting rows max-pooled to the same stride (channels
+        [level features Cl | lifting C + 3]; unique coordinates in each level's index space, grid (D / s)^3,
+        not bounded to the grid, as NVIDIA's). Returns (fused stride-1 voxels, [stride 2, 4, 8 SparseTensors])."""
+        levels = list(reversed(list(out2d["enc_features"])))
+        return self.lift(out2d, encoder, intrinsic, frustum, image_size, levels)
+
+    def lift(self, out2d: dict, encoder: torch.Tensor, intrinsic: torch.Tensor, frustum: torch.Tensor,
+             image_size: tuple[int, int], multi_scale_features: list[torch.Tensor] | None = None
+             ) -> tuple[SparseTensor, list[SparseTensor]]:
+        """The stride-1 fused voxels and (with ``multi_scale_features``, finest first) the multi-scale ones."""
         w, h = image_size
         rw, rh = self.reduced_size
         masks, depth = self.reduced_2d(out2d["pred_masks"], out2d["pred_depth_half"])
@@ -110,12 +130,24 @@ class FrustumLifter(nn.Module):
         # image. The same normalisation for any depth-map size: the padded size seen at twice the depth map.
         pad_h, pad_w = padded_size((h, w), self.size_divisibility)
         enc_norm = (round(2 * rw * pad_w / w), round(2 * rh * pad_h / h))
-        projected, _ = self.reprojection(encoder, depth, sem_seg, intrinsic.to(encoder.dtype), (w, h), enc_norm)
+        ms = [f.to(encoder.dtype) for f in multi_scale_features or ()]
+        projected, level_rows = self.reprojection(encoder, depth, sem_seg, intrinsic.to(encoder.dtype), (w, h),
+                                                  enc_norm, ms)
         fused = fuse_sparse(projected, lifted)
-        d = self.grid_dims
+        d, batch = self.grid_dims, int(frustum.shape[0])
         inside = ((fused.coords[:, 1:] >= 0) & (fused.coords[:, 1:] < d)).all(1)
         rows = self.cap(SparseRows(fused.coords[inside], fused.feats[inside], 1))
-        return to_sparse_tensor(rows, (d, d, d), int(frustum.shape[0]))
+        x = to_sparse_tensor(rows, (d, d, d), batch)
+        if not ms:
+            return x, []
+        pooled = max_pool_pyramid(SparseRows(lifted.coords, lifted.feats, 1), len(level_rows))
+        levels = []
+        for level, pool in zip(level_rows, pooled):
+            if level.stride != pool.stride:
+                raise ValueError(f"multi-scale level at stride {level.stride}, lifting pooled to {pool.stride}")
+            m = d // level.stride
+            levels.append(to_sparse_tensor(fuse_sparse(level, pool), (m, m, m), batch))
+        return x, levels
 
     def cap(self, rows: SparseRows) -> SparseRows:
         """At most ``max_voxels`` voxels per image (0: no cap, NVIDIA's behaviour): the ones closest to the

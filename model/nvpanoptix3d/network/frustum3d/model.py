@@ -4,7 +4,8 @@ occupancy-aware lifting and sparse projection into the camera-frustum grid and t
 State-dict layout (NVIDIA's): the 2D keys (``backbone.*``, ``sem_seg_head.*``) and the 3D keys ``projector.*``
 (a ProjectionBlock on the coarsest DPT feature) and ``completion.*`` (``FrustumDecoder``); the lifting
 (``lifter``: NVIDIA's ``back_projection``, ``ol`` and ``reprojection``) has no parameters. At the spec defaults
-the state dict is NVIDIA's 2,083 entries.
+the state dict is NVIDIA's 2,083 entries; with ``use_multi_scale`` (NVIDIA's front3d specs) the completion adds
+``feature_adapters.{0,1,2}`` (2,095 entries): the lifter then also returns the multi-scale voxels.
 
 The 3D forward: ``lifter`` (frustum3d/lifter.py) turns the 2D outputs into voxels, ``completion`` completes
 them at 1/4, 1/2 and full resolution.
@@ -54,12 +55,16 @@ def is_3d_key(key: str) -> bool:
 class NVPanoptix3D(MaskFormerModel):
     def __init__(self, *, grid_dims: int = 256, voxel_size: float = 0.03, depth_min: float = 0.4,
                  depth_max: float = 6.0, truncation: float = 3.0, unet_features: int = 16,
-                 unet_output_channels: int = 16, freeze_2d: bool = True, backend: str = "dense",
+                 unet_output_channels: int = 16, freeze_2d: bool = True, backend: str = "sparse",
                  num_thing_classes: int = 9, object_mask_threshold: float = 0.4, overlap_threshold: float = 0.5,
-                 depth_scale: float = 25.0, max_voxels: int = 0, **kwargs) -> None:
+                 depth_scale: float = 25.0, max_voxels: int = 0, use_multi_scale: bool = False,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         if backend not in ("dense", "sparse", "spconv"):
             raise ValueError(f"unknown 3D backend {backend!r}; choose dense, sparse or spconv")
+        if use_multi_scale and backend == "dense":
+            raise ValueError("use_multi_scale needs model.frustum3d.backend=sparse (the dense completion does not "
+                             "take multi-scale features)")
         mask_dim = self.sem_seg_head.predictor.mask_embed.layers[-1].out_features
         hidden = self.sem_seg_head.predictor.decoder_norm.normalized_shape[0]
         depth_dim = self.sem_seg_head.depth_projector.proj_convs2[0].out_channels
@@ -71,13 +76,18 @@ class NVPanoptix3D(MaskFormerModel):
                                     overlap_threshold=overlap_threshold, depth_scale=depth_scale,
                                     max_voxels=max_voxels)
         decoder = DenseFrustumDecoder if backend == "dense" else FrustumDecoder
-        self.completion = decoder(input_dims=(2, mask_dim + depth_dim, self.num_classes, self.num_classes + 3),
+        lifting_dim = self.num_classes + 3
+        # Multi-scale voxels: [pixel-decoder level (conv_dim, equal to hidden_dim) | pooled lifting]: NVIDIA's
+        # convs_dim + 16 = 272 at the defaults.
+        self.completion = decoder(input_dims=(2, mask_dim + depth_dim, self.num_classes, lifting_dim),
                                   unet_features=unet_features, unet_output_channels=unet_output_channels,
-                                  query_dim=hidden, grid_dims=grid_dims, truncation=truncation)
+                                  query_dim=hidden, grid_dims=grid_dims, truncation=truncation,
+                                  use_multi_scale=use_multi_scale, ms_feature_channels=hidden + lifting_dim)
         if backend == "spconv":
             log.warning("model.frustum3d.backend=spconv: the 3D completion runs on the pure-PyTorch sparse layers "
                         "(spconv kernels are not wired into NVIDIA's completion network yet)")
         self.backend, self.truncation, self.grid_dims = backend, truncation, grid_dims
+        self.use_multi_scale = use_multi_scale
         self.freeze_2d = freeze_2d
         self.train(self.training)  # Lightning keeps each module's mode: put the frozen 2D stage in eval now
 
@@ -101,16 +111,21 @@ class NVPanoptix3D(MaskFormerModel):
 
     def forward_3d(self, out2d: dict, intrinsic: torch.Tensor, frustum: torch.Tensor,
                    image_size: tuple[int, int], occupancy: list | None = None, sparse_outputs: bool = False) -> dict:
-        x = self.lifter(out2d, self.encoder_features(out2d), intrinsic, frustum, image_size)
-        return self.complete(x, out2d["query_features"], frustum, occupancy, sparse_outputs)
+        if self.use_multi_scale:
+            x, ms = self.lifter.forward_multi_scale(out2d, self.encoder_features(out2d), intrinsic, frustum,
+                                                    image_size)
+        else:
+            x, ms = self.lifter(out2d, self.encoder_features(out2d), intrinsic, frustum, image_size), None
+        return self.complete(x, out2d["query_features"], frustum, occupancy, sparse_outputs, ms)
 
     def complete(self, x: SparseTensor, queries: torch.Tensor, frustum: torch.Tensor, occupancy: list | None = None,
-                 sparse_outputs: bool = False) -> dict:
-        """The completion on the lifted voxels: dense volumes, or (``sparse_outputs``, sparse backends) voxels."""
+                 sparse_outputs: bool = False, ms_features: list[SparseTensor] | None = None) -> dict:
+        """The completion on the lifted voxels: dense volumes, or (``sparse_outputs``, sparse backends) voxels.
+        ``ms_features``: the multi-scale voxels at strides 2, 4, 8 (``use_multi_scale``, sparse backends)."""
         if self.backend == "dense":
             volume, active = dense_input(x, self.grid_dims)
             return self.completion(volume, active, queries, frustum.bool(), occupancy)
-        out = self.completion(x, queries, frustum.bool(), occupancy)
+        out = self.completion(x, queries, frustum.bool(), occupancy, ms_features)
         return {"sparse_3d": out} if sparse_outputs else densify(out, self.truncation)
 
     def densify_3d(self, outputs: dict, masks: str = "dense") -> dict:
