@@ -248,8 +248,7 @@ def _is_optional_buffer(key: str) -> bool:
 
 
 def load_weights(module: torch.nn.Module, state: dict[str, torch.Tensor], *, source: str,
-                 select: Callable[[str], bool] | None = None, allow_missing: bool = False,
-                 min_match: float | None = None) -> dict[str, list[str]]:
+                 select: Callable[[str], bool] | None = None, allow_missing: bool = False) -> dict[str, list[str]]:
     """Copy the tensors of ``state`` into ``module``: every selected tensor must be there, with its shape.
 
     Keys are compared after removing Lightning/DDP/compile prefixes (``model.``, ``module.``,
@@ -258,9 +257,8 @@ def load_weights(module: torch.nn.Module, state: dict[str, torch.Tensor], *, sou
     does not hold raises CheckpointError naming the missing tensors (silently random weights would waste a
     training run), unless ``allow_missing``; BatchNorm ``num_batches_tracked`` counters may be absent.
     Shapes that differ raise too. Tensors of the file that the module does not use are returned under
-    ``unexpected`` for the caller to log. ``min_match`` is accepted for old callers and ignored.
+    ``unexpected`` for the caller to log.
     """
-    del min_match
     state = _normalise_keys(state)
     own = module.state_dict()
     for k in own:  # files written before LayerScale vectors were stored as `ls1.gamma` (VGGT/DINOv2 naming)

@@ -153,8 +153,7 @@ class DeployedModel:
         if intrinsic is not None:
             from nvpanoptix3d.geometry import scale_intrinsic  # noqa: PLC0415
 
-            intrinsic = torch.stack([torch.from_numpy(scale_intrinsic(k.cpu().numpy(), native[::-1], expected[::-1]))
-                                     for k in intrinsic])
+            intrinsic = scale_intrinsic(intrinsic, native[::-1], expected[::-1])
         return images, intrinsic, native
 
     @torch.no_grad()

@@ -28,19 +28,21 @@ FRONT3D_INTRINSIC = np.array(
 )
 
 
-def scale_intrinsic(intrinsic: np.ndarray, from_size: tuple[int, int], to_size: tuple[int, int]) -> np.ndarray:
-    """Rescale a 3x3 or 4x4 intrinsic matrix for an image resized from ``from_size`` to ``to_size``.
+def scale_intrinsic(intrinsic, from_size: tuple[int, int], to_size: tuple[int, int]):
+    """Rescale 3x3 or 4x4 intrinsic matrices (``[..., 3|4, 3|4]``) for an image resized from ``from_size`` to
+    ``to_size``.
 
     Sizes are ``(width, height)``. Focal lengths scale with the size ratio; the principal point
     scales so that pixel centres stay aligned (``c' = c * (W'-1)/(W-1)``), matching how the
-    reference pipeline resizes 320x240 frames to the 160x120 grid of the 3D stage.
+    reference pipeline resizes 320x240 frames to the 160x120 grid of the 3D stage. A NumPy input gives a
+    float32 copy; a torch tensor (any batch shape, e.g. the 3D stage's (B, 4, 4)) a copy in its own dtype.
     """
     (w0, h0), (w1, h1) = from_size, to_size
-    out = np.array(intrinsic, dtype=np.float32, copy=True)
-    out[0, 0] *= w1 / w0
-    out[1, 1] *= h1 / h0
-    out[0, 2] *= (w1 - 1) / max(w0 - 1, 1)
-    out[1, 2] *= (h1 - 1) / max(h0 - 1, 1)
+    out = intrinsic.clone() if hasattr(intrinsic, "clone") else np.array(intrinsic, dtype=np.float32, copy=True)
+    out[..., 0, 0] *= w1 / w0
+    out[..., 1, 1] *= h1 / h0
+    out[..., 0, 2] *= (w1 - 1) / max(w0 - 1, 1)
+    out[..., 1, 2] *= (h1 - 1) / max(h0 - 1, 1)
     return out
 
 

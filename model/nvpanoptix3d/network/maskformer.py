@@ -31,13 +31,18 @@ def vggt_input_size(padded: tuple[int, int], width: int) -> tuple[int, int]:
     return int(round(pad_h * (width / pad_w) / VGGT_SIZE_MULTIPLE)) * VGGT_SIZE_MULTIPLE, width
 
 
-def pad_to_multiple(images: torch.Tensor, multiple: int) -> torch.Tensor:
-    """Zero-pad (B, C, H, W) at the right and bottom to multiples of ``multiple`` (<= 0: unchanged)."""
+def padded_hw(image_hw: tuple[int, int], multiple: int) -> tuple[int, int]:
+    """(H, W) after zero-padding to multiples of ``multiple`` (<= 0: unchanged)."""
     if multiple <= 0:
-        return images
+        return int(image_hw[0]), int(image_hw[1])
+    return tuple(-(-int(s) // multiple) * multiple for s in image_hw)
+
+
+def pad_to_multiple(images: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Zero-pad (B, C, H, W) at the right and bottom to :func:`padded_hw` (<= 0: unchanged)."""
     h, w = images.shape[-2:]
-    ph, pw = (multiple - h % multiple) % multiple, (multiple - w % multiple) % multiple
-    return F.pad(images, (0, pw, 0, ph)) if ph or pw else images
+    ph, pw = padded_hw((h, w), multiple)
+    return F.pad(images, (0, pw - w, 0, ph - h)) if (ph, pw) != (h, w) else images
 
 
 class MaskFormerHead(nn.Module):

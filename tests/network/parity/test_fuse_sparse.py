@@ -44,13 +44,14 @@ def test_sparse_tensor_wrapper_and_gradients():
     assert torch.equal(fa.grad, torch.ones(3, 2)) and torch.equal(fb.grad, torch.ones(2, 1))
 
 
-def test_unique_rows_equals_torch_unique():
-    from nvpanoptix3d.network.frustum3d.fuse import unique_rows
+def test_unique_coords_equals_torch_unique():
+    """The fusion's union (voxel_index.unique_coords) is ``torch.unique(dim=0)``: same rows, order, inverse."""
+    from nvpanoptix3d.network.completion.voxel_index import unique_coords
 
     g = torch.Generator().manual_seed(0)
     coords = torch.randint(-5, 6, (500, 4), generator=g)
     coords[:, 0] = coords[:, 0].abs() % 3
-    u, inv = unique_rows(coords)
+    u, inv = unique_coords(coords)
     ru, rinv = torch.unique(coords, dim=0, return_inverse=True)
     assert torch.equal(u, ru) and torch.equal(inv, rinv)
-    assert unique_rows(coords[:0])[0].shape == (0, 4)
+    assert unique_coords(coords[:0])[0].shape == (0, 4)

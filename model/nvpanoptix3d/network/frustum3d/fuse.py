@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import torch
 
+from nvpanoptix3d.network.completion.voxel_index import unique_coords
 from nvpanoptix3d.network.frustum3d.sparse.tensor import SparseTensor
 from nvpanoptix3d.network.frustum3d.sparse_rows import SparseRows
 
@@ -25,33 +26,12 @@ def _last_rows(inverse: torch.Tensor, count: int) -> tuple[torch.Tensor, torch.T
     return last.clamp(min=0), last >= 0
 
 
-def _spread(feats: torch.Tensor, inverse: torch.Tensor, count: int) -> torch.Tensor:
+def last_row_features(feats: torch.Tensor, inverse: torch.Tensor, count: int) -> torch.Tensor:
     """(count, C): the last row of ``feats`` per unique id, zeros where none."""
     rows, present = _last_rows(inverse, count)
     if feats.shape[0] == 0:
         return feats.new_zeros(count, feats.shape[1])
     return torch.where(present[:, None], feats[rows], feats.new_zeros(()))
-
-
-def unique_rows(coords: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``torch.unique(coords, dim=0, return_inverse=True)`` for (N, 4) int64 rows, through one linear key per
-    row (same lexicographic order; much faster than the row-wise unique)."""
-    if coords.shape[0] == 0:
-        return coords, torch.zeros(0, dtype=torch.long, device=coords.device)
-    low = coords.min(0).values
-    span = coords.max(0).values - low + 1
-    if float(span.double().prod()) >= 2.0 ** 62:
-        return torch.unique(coords, dim=0, return_inverse=True)
-    shifted = coords - low
-    key = shifted[:, 0]
-    for j in range(1, coords.shape[1]):
-        key = key * span[j] + shifted[:, j]
-    unique_key, inverse = torch.unique(key, return_inverse=True)
-    rows = []
-    for j in range(coords.shape[1] - 1, -1, -1):
-        rows.append(unique_key % span[j])
-        unique_key = unique_key // span[j]
-    return torch.stack(rows[::-1], 1) + low, inverse
 
 
 def fuse_sparse(a: SparseRows | tuple[torch.Tensor, torch.Tensor],
@@ -65,10 +45,10 @@ def fuse_sparse(a: SparseRows | tuple[torch.Tensor, torch.Tensor],
     coords_b, feats_b = b[0], b[1]
     stride = a.stride if isinstance(a, SparseRows) else 1
     both = torch.cat([coords_a.to(torch.int64), coords_b.to(torch.int64)])
-    unique, inverse = unique_rows(both)
+    unique, inverse = unique_coords(both)
     n_a, count = coords_a.shape[0], unique.shape[0]
-    fa = _spread(feats_a, inverse[:n_a], count)
-    fb = _spread(feats_b.to(feats_a.dtype), inverse[n_a:], count)
+    fa = last_row_features(feats_a, inverse[:n_a], count)
+    fb = last_row_features(feats_b.to(feats_a.dtype), inverse[n_a:], count)
     return SparseRows(unique, torch.cat([fa, fb], 1), stride)
 
 

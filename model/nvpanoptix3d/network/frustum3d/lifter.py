@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nvpanoptix3d.geometry import scale_intrinsic
+from nvpanoptix3d.network.completion.voxel_index import in_grid, pack
 from nvpanoptix3d.network.frustum3d.back_projection import BackProjection
 from nvpanoptix3d.network.frustum3d.fuse import fuse_sparse
 from nvpanoptix3d.network.frustum3d.occupancy_lifting import OccupancyAwareLifting
@@ -30,30 +32,10 @@ from nvpanoptix3d.network.frustum3d.reprojection import SparseProjection
 from nvpanoptix3d.network.frustum3d.sparse.tensor import SparseTensor
 from nvpanoptix3d.network.frustum3d.sparse_pool import max_pool_pyramid
 from nvpanoptix3d.network.frustum3d.sparse_rows import SparseRows, to_sparse_tensor
+from nvpanoptix3d.network.maskformer import padded_hw
 from nvpanoptix3d.network.postprocess import panoptic_inference_2d
 
 log = logging.getLogger("nvpanoptix3d")
-
-
-def scale_intrinsic_t(intrinsic: torch.Tensor, from_size: tuple[int, int], to_size: tuple[int, int]) -> torch.Tensor:
-    """(B, 4, 4) intrinsics for an image resized from ``from_size`` to ``to_size`` ((W, H)); NVIDIA's rule:
-    focal lengths scale with the size, principal points by (W'-1)/(W-1) (pixel centres stay aligned)."""
-    if tuple(from_size) == tuple(to_size):
-        return intrinsic
-    (w0, h0), (w1, h1) = from_size, to_size
-    out = intrinsic.clone()
-    out[:, 0, 0] *= w1 / w0
-    out[:, 1, 1] *= h1 / h0
-    out[:, 0, 2] *= (w1 - 1) / max(w0 - 1, 1)
-    out[:, 1, 2] *= (h1 - 1) / max(h0 - 1, 1)
-    return out
-
-
-def padded_size(image_hw: tuple[int, int], multiple: int) -> tuple[int, int]:
-    """(H, W) after zero-padding to multiples of ``multiple`` (<= 0: unchanged), as the 2D model pads."""
-    if multiple <= 0:
-        return tuple(image_hw)
-    return tuple(-(-int(s) // multiple) * multiple for s in image_hw)
 
 
 class FrustumLifter(nn.Module):
@@ -123,19 +105,19 @@ class FrustumLifter(nn.Module):
         rw, rh = self.reduced_size
         masks, depth = self.reduced_2d(out2d["pred_masks"], out2d["pred_depth_half"])
         sem_seg, depth = (t.to(encoder.dtype) for t in self.semantic_2d(out2d["pred_logits"], masks, depth))
-        k_reduced = scale_intrinsic_t(intrinsic.float(), (w, h), (rw, rh))
+        k_reduced = scale_intrinsic(intrinsic.float(), (w, h), (rw, rh))
         kept, mapping = self.back_projection(k_reduced, frustum.bool(), image_shape=(rh, rw))
         lifted = self.ol(depth, sem_seg, out2d["pred_mp_occ"].to(encoder.dtype), kept, mapping)
         # NVIDIA samples the encoder at depth-pixel index / (padded size / 2): its depth map is half the padded
         # image. The same normalisation for any depth-map size: the padded size seen at twice the depth map.
-        pad_h, pad_w = padded_size((h, w), self.size_divisibility)
+        pad_h, pad_w = padded_hw((h, w), self.size_divisibility)
         enc_norm = (round(2 * rw * pad_w / w), round(2 * rh * pad_h / h))
         ms = [f.to(encoder.dtype) for f in multi_scale_features or ()]
         projected, level_rows = self.reprojection(encoder, depth, sem_seg, intrinsic.to(encoder.dtype), (w, h),
                                                   enc_norm, ms)
         fused = fuse_sparse(projected, lifted)
         d, batch = self.grid_dims, int(frustum.shape[0])
-        inside = ((fused.coords[:, 1:] >= 0) & (fused.coords[:, 1:] < d)).all(1)
+        inside = in_grid(fused.coords, (d, d, d))
         rows = self.cap(SparseRows(fused.coords[inside], fused.feats[inside], 1))
         x = to_sparse_tensor(rows, (d, d, d), batch)
         if not ms:
@@ -162,8 +144,7 @@ class FrustumLifter(nn.Module):
 
         projected = (rows.feats[:, 0] != 0) | (rows.feats[:, 1] != 0)
         cost = torch.where(projected, rows.feats[:, 1], rows.feats[:, -1].abs() / self.reprojection.voxel_size)
-        d = self.grid_dims
-        keys = ((rows.coords[:, 0] * d + rows.coords[:, 1]) * d + rows.coords[:, 2]) * d + rows.coords[:, 3]
+        keys = pack(rows.coords)
         keep = [idx[lowest_rows(cost[idx], keys[idx], self.max_voxels)]
                 for idx in (torch.nonzero(rows.coords[:, 0] == b)[:, 0] for b in range(len(counts)))]
         keep = torch.sort(torch.cat(keep)).values

@@ -21,7 +21,7 @@ import itertools
 import torch
 
 from nvpanoptix3d.network.completion.voxel_index import VoxelIndex, unique_coords
-from nvpanoptix3d.network.frustum3d.fuse import _spread
+from nvpanoptix3d.network.frustum3d.fuse import last_row_features
 from nvpanoptix3d.network.frustum3d.sparse_rows import SparseRows
 
 PYRAMID_STRIDES = (2, 4, 8)
@@ -30,7 +30,7 @@ PYRAMID_STRIDES = (2, 4, 8)
 def dedup_last(rows: SparseRows) -> SparseRows:
     """One row per coordinate (sorted lexicographically), the last of the repeated ones."""
     coords, inverse = unique_coords(rows.coords.long())
-    return SparseRows(coords, _spread(rows.feats, inverse, coords.shape[0]), rows.stride)
+    return SparseRows(coords, last_row_features(rows.feats, inverse, coords.shape[0]), rows.stride)
 
 
 def sparse_max_pool(rows: SparseRows, kernel_size: int = 3, stride: int = 2) -> SparseRows:
