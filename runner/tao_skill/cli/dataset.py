@@ -33,6 +33,40 @@ def _tool(network: str, name: str, args: tuple[str, ...], skill_dir: Path | None
         raise RunnerError(f"cannot start the `{name}` tool {argv[0]}: {exc.strerror}") from None
 
 
+def _tool_json(app, network: str, name: str, args: tuple[str, ...], skill_dir: Path | None) -> int:
+    """``--json``: one JSON document. A tool that speaks JSON itself (``--json``) prints it; for one that
+    does not (argparse rejects the flag) its output is captured and wrapped."""
+    import json  # noqa: PLC0415
+
+    from tao_skill.skills import get_skill  # noqa: PLC0415
+
+    argv = tool_argv(get_skill(network, skill_dir), name, args)
+    try:
+        proc = subprocess.run([*argv, "--json"], capture_output=True, text=True)
+        if proc.returncode == 2 and "unrecognized arguments: --json" in proc.stderr:
+            proc = subprocess.run(argv, capture_output=True, text=True)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except OSError as exc:
+        raise RunnerError(f"cannot start the `{name}` tool {argv[0]}: {exc.strerror}") from None
+    if proc.stderr:
+        sys.stderr.write(proc.stderr)
+    try:
+        doc = json.loads(proc.stdout)
+    except ValueError:
+        doc = None
+    if not isinstance(doc, dict):
+        doc = {"ok": proc.returncode == 0, "exit_code": proc.returncode, "tool": name, "network": network,
+               "args": list(args), "output": proc.stdout}
+        if proc.returncode != 0:
+            tail = (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
+            doc["errors"] = [{"key": None, "message": f"`dataset {name}` failed: {tail}", "expected": None,
+                              "got": None, "suggestion": None}]
+    app.json_mode = True
+    app.emit(doc)
+    return proc.returncode
+
+
 def register(cli: click.Group) -> None:
     @cli.group("dataset")
     def dataset() -> None:
@@ -46,7 +80,14 @@ def register(cli: click.Group) -> None:
             @click.argument("network")
             @click.argument("args", nargs=-1, type=click.UNPROCESSED)
             @click.option("--skill-dir", type=click.Path(path_type=Path), default=None, help="A skill directory.")
-            def cmd(network: str, args: tuple[str, ...], skill_dir: Path | None) -> int:
+            @click.option("--json", "json_mode", is_flag=True, help="Print exactly one JSON document on stdout.")
+            @click.option("--workspace", type=click.Path(path_type=Path), default=None,
+                          help="Accepted like everywhere; dataset tools do not use it.")
+            @click.pass_obj
+            def cmd(app, network: str, args: tuple[str, ...], skill_dir: Path | None, json_mode: bool,
+                    workspace: Path | None) -> int:
+                if json_mode:
+                    return _tool_json(app, network, tool, args, skill_dir)
                 return _tool(network, tool, args, skill_dir)
 
         make(name, doc)
