@@ -101,6 +101,7 @@ class SpecBuilder:
         self.shorthand = shorthand
         self.explicit: dict[str, str] = {}
         self.errors: list[ErrorItem] = []
+        self.derived: dict[str, str] = {}  # key -> what it was derived from (num_gpus -> gpu_ids)
 
     def _resolve_key(self, key: str, source: str) -> str | None:
         key = self.shorthand.get(key, key)
@@ -122,6 +123,22 @@ class SpecBuilder:
             set_dotted(self.spec, resolved, coerce_numbers(value, self.leaves[resolved]))
             self.explicit[resolved] = source
 
+            self.derived.pop(resolved, None)
+            self._derive_gpu_ids(resolved, source)
+
+    def _derive_gpu_ids(self, key: str, source: str) -> None:
+        """``num_gpus=N`` (TAO's sibling keys ``<section>.num_gpus`` / ``<section>.gpu_ids``) also sets
+        ``gpu_ids`` to ``[0 .. N-1]`` unless the user gave the ids: asking for 8 GPUs must not fail with
+        "gpu_ids lists 1 ids". A later explicit ``gpu_ids`` still wins."""
+        if not key.endswith("num_gpus"):
+            return
+        ids_key = key[: -len("num_gpus")] + "gpu_ids"
+        count = get_dotted(self.spec, key)
+        if ids_key not in self.leaves or ids_key in self.explicit or not isinstance(count, int) \
+                or isinstance(count, bool) or not 0 < count <= 1024:
+            return
+        set_dotted(self.spec, ids_key, list(range(count)))
+        self.derived[ids_key] = f"{key}={count} ({source})"
     def merge_file(self, path: Path) -> None:
         try:
             data = load_yaml(Path(path).read_text())

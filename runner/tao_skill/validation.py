@@ -30,6 +30,7 @@ def schema_errors(schema: dict[str, Any], spec: dict[str, Any]) -> list[ErrorIte
         key = _dotted(err.absolute_path) or None
         secret = bool(key and (leaves.get(key, {}).get("x-tao-secret") or leaves.get(key, {}).get("writeOnly")))
         got = _SECRET_SAFE if secret else err.instance
+        suggestion = None
         if err.validator == "additionalProperties":
             extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
             for name in extra:
@@ -41,6 +42,7 @@ def schema_errors(schema: dict[str, Any], spec: dict[str, Any]) -> list[ErrorIte
             msg = "must be " + " or ".join(_TYPE_WORDS.get(k, k) for k in kinds)
         elif err.validator == "enum":
             msg = f"must be one of {', '.join(map(str, err.validator_value))}"
+            suggestion = None if secret else enum_suggestion(err.instance, err.validator_value)
         elif err.validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
             op = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[err.validator]
             msg = f"must be a number {op} {err.validator_value}"
@@ -49,8 +51,23 @@ def schema_errors(schema: dict[str, Any], spec: dict[str, Any]) -> list[ErrorIte
         else:
             msg = err.message if not secret else f"fails the `{err.validator}` rule"
         errors.append(ErrorItem(key, f"Field `{key}` {msg}" if key else f"The spec {msg}",
-                                expected=err.validator_value if not secret else None, got=got))
+                                expected=err.validator_value if not secret else None, got=got,
+                                suggestion=suggestion))
     return errors
+
+
+def enum_suggestion(value: Any, choices: list[Any]) -> str | None:
+    """The allowed value a user most likely meant: same letters in another case (`fp16` -> `FP16`,
+    `front3D` -> `front3d`), else the closest spelling ignoring case."""
+    import difflib  # noqa: PLC0415
+
+    if not isinstance(value, str):
+        return None
+    by_lower = {str(c).lower(): str(c) for c in choices}
+    if value.lower() in by_lower:
+        return by_lower[value.lower()]
+    close = difflib.get_close_matches(value.lower(), list(by_lower), n=1, cutoff=0.6)
+    return by_lower[close[0]] if close else None
 
 
 def _import_entry(module_name: str, skill_root: Path | None):

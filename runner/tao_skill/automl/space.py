@@ -131,7 +131,9 @@ def _param_for(key: str, leaf: dict[str, Any], custom: str | None, source: str) 
         options = list(leaf["enum"]) if "enum" in leaf else [False, True]
         weights_map = leaf.get("x-tao-option-weights") or {}
         if custom:
+            by_lower = {str(o).lower(): o for o in options}
             picked = [_literal(v) for v in custom.split(",")]
+            picked = [by_lower.get(v.lower(), v) if isinstance(v, str) else v for v in picked]
             bad = [v for v in picked if v not in options]
             if bad:
                 return None, ErrorItem(key, f"--param {key}: {bad[0]!r} is not one of the options", expected=options,
@@ -148,9 +150,12 @@ def _param_for(key: str, leaf: dict[str, Any], custom: str | None, source: str) 
                 weights = None
         return Param(key, "categorical", choices=options, weights=weights, depends_on=depends, source=source), None
     kind = leaf.get("type")
+    if custom and "," in custom and kind in ("number", "integer", "string"):
+        return _options_param(key, leaf, custom, depends, source)
     if kind not in ("number", "integer"):
         return None, ErrorItem(key, f"`{key}` is a {kind or 'free-form'} value; only numbers, booleans and enums can "
-                                    "be searched", expected="number, integer, boolean or enum", got=kind)
+                                    "be searched (strings with --param KEY=a,b,c)",
+                               expected="number, integer, boolean or enum", got=kind)
     low, high = _bounds(leaf)
     if custom:
         try:
@@ -175,6 +180,35 @@ def _param_for(key: str, leaf: dict[str, Any], custom: str | None, source: str) 
     if kind == "integer":
         return Param(key, "int", int(math.ceil(low)), int(math.floor(high)), log, depends_on=depends, source=source), None
     return Param(key, "float", float(low), float(high), log, depends_on=depends, source=source), None
+
+
+def _options_param(key: str, leaf: dict[str, Any], custom: str, depends: list[str],
+                   source: str) -> tuple[Param | None, ErrorItem | None]:
+    """``--param KEY=a,b,c`` on an integer, number or string key: search exactly those values, each checked
+    against the key's type and schema range (``train.num_epochs=50,100,200``, ``model.mode=a,b``)."""
+    kind = leaf.get("type")
+    raw = [v.strip() for v in custom.split(",") if v.strip()]
+    values: list[Any] = []
+    low, high = _bounds(leaf) if kind != "string" else (None, None)
+    for text in raw:
+        if kind == "string":
+            value: Any = text
+        else:
+            value = _literal(text)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                    (kind == "integer" and not float(value).is_integer()):
+                return None, ErrorItem(key, f"--param {key}: {text!r} is not {'an integer' if kind == 'integer' else 'a number'}",
+                                       expected=f"{kind} options a,b,c", got=text)
+            value = int(value) if kind == "integer" else float(value)
+            if (low is not None and value < low) or (high is not None and value > high):
+                return None, ErrorItem(key, f"--param {key}: {text} is outside the schema range [{low}, {high}]",
+                                       expected=f"values within [{low}, {high}]", got=text)
+        if value not in values:
+            values.append(value)
+    if len(values) < 2:
+        return None, ErrorItem(key, f"--param {key}={custom}: give at least two options a,b", expected="a,b[,c...]",
+                               got=custom)
+    return Param(key, "categorical", choices=values, depends_on=depends, source=source), None
 
 
 def _literal(text: str) -> Any:

@@ -18,6 +18,7 @@ import traceback
 import click
 
 from tao_skill.app import Application
+from tao_skill.cli.options import ensure_common_options
 from tao_skill.errors import EXIT_INTERRUPTED, EXIT_INVALID, RunnerError
 
 
@@ -59,6 +60,7 @@ def _register() -> None:
 
 
 _register()
+ensure_common_options(cli)  # every command takes --json and --workspace (the CLI contract)
 
 
 def _json_error(argv: list[str], message: str, code: int) -> int:

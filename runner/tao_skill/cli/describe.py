@@ -26,6 +26,7 @@ def _describe(skill, action: str | None) -> dict:
             popular = {k: leaves[k].get("default") for k in schema.get("x-tao-popular", []) if k in leaves}
         except Exception:  # noqa: BLE001 - describe still works without generated schemas
             popular = {}
+        keys = _action_keys(skill, name) if action else None
         out["actions"][name] = {
             "command": info["actions"][name]["command"],
             "data_sources": [{"key": k, "source": v["source"], "expected": v["path"] or "(directory)",
@@ -35,6 +36,45 @@ def _describe(skill, action: str | None) -> dict:
             "popular": popular,
             "routes_to_automl": name == "train" and info.get("automl_enabled", False),
         }
+        if keys is not None:
+            out["actions"][name]["keys"] = keys
+    return out
+
+
+_KEY_FACTS = ("type", "default", "enum", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "description")
+
+
+def _action_keys(skill, action: str) -> dict:
+    """Every spec key of one action (its own section first), with type, default, allowed values and meaning;
+    a key with a spec_params mapping or a data source says which flag fills it."""
+    from tao_skill.spec import leaf_schemas  # noqa: PLC0415
+
+    try:
+        schema, _ = skill.schema_or_generated(action)
+    except Exception:  # noqa: BLE001 - describe still works without generated schemas
+        return {}
+    info = skill.info
+    filled = {k: f"data source {v['source']}" for k, v in info.get("data_sources", {}).get(action, {}).items()}
+    for k, fn in info.get("spec_params", {}).get(action, {}).items():
+        filled[k] = f"mapping {fn if isinstance(fn, str) else fn.get('function')}"
+    shorthand = {v: k for k, v in info.get("spec_shorthand_keys", {}).items()}
+    leaves = leaf_schemas(schema)
+    own = [k for k in leaves if k.split(".")[0] == action]
+    order = own + [k for k in leaves if k not in own]
+    out = {}
+    for key in order:
+        leaf = leaves[key]
+        entry = {f: leaf[f] for f in _KEY_FACTS if f in leaf}
+        if isinstance(entry.get("type"), list):
+            entry["type"] = "|".join(entry["type"])
+        if leaf.get("x-tao-secret") or leaf.get("writeOnly"):
+            entry["secret"] = True
+            entry.pop("default", None)
+        if key in filled:
+            entry["filled_by"] = filled[key]
+        if key in shorthand:
+            entry["shorthand"] = shorthand[key]
+        out[key] = entry
     return out
 
 
@@ -56,6 +96,11 @@ def _human(doc: dict) -> str:
             lines.append(f"  maps   {key:<40} <- {fn_name}")
         for k, v in a["popular"].items():
             lines.append(f"  param  {k:<40} default {v!r}")
+        if a.get("keys"):
+            lines.append(f"  keys of `{name}` ({len(a['keys'])}; --json for types and meanings):")
+            for k, meta in a["keys"].items():
+                allowed = ", ".join(map(str, meta["enum"])) if "enum" in meta else ""
+                lines.append(f"    {k:<52} {meta.get('type', ''):<8} {meta.get('default', '')!r:<10} {allowed}")
     lines.append("\nshorthand: " + ", ".join(f"{k}={v}" for k, v in doc["shorthand_keys"].items()))
     return "\n".join(lines)
 

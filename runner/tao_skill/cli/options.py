@@ -87,3 +87,46 @@ def request_from(network: str, action: str, kw: dict):
         results_dir=kw["results_dir"], workspace=workspace_path(kw["workspace"]), skill_dir=kw["skill_dir"],
         automl={k: kw.get(k) for k in AUTOML_FLAGS if k in kw},
     )
+
+
+def ensure_common_options(group: click.Group) -> None:
+    """Give every command of ``group`` (recursively) ``--json`` and ``--workspace`` (the CLI contract).
+
+    A command that has no use for one of them still accepts it, so an agent can pass both everywhere:
+    ``--json`` switches the Application to one JSON document, ``--workspace`` is then ignored by
+    commands that never touch jobs (list, describe, schemas). Commands that declare the options
+    themselves are left alone.
+    """
+    import functools  # noqa: PLC0415
+
+    for cmd in group.commands.values():
+        if isinstance(cmd, click.Group):
+            ensure_common_options(cmd)
+            continue
+        names = {p.name for p in cmd.params}
+        added = []
+        if "json_mode" not in names:
+            cmd.params.append(click.Option(["--json", "json_mode"], is_flag=True,
+                                           help="Print exactly one JSON document on stdout."))
+            added.append("json_mode")
+        if "workspace" not in names:
+            cmd.params.append(click.Option(["--workspace"], type=click.Path(path_type=Path), default=None,
+                                           help="Workspace (accepted by every command; unused by this one)."))
+            added.append("workspace")
+        if added and cmd.callback is not None:
+            cmd.callback = _dropping(cmd.callback, tuple(added), functools)
+
+
+def _dropping(callback, names: tuple[str, ...], functools):
+    @functools.wraps(callback)
+    def wrapper(*args, **kwargs):
+        json_mode = kwargs.pop("json_mode", False) if "json_mode" in names else False
+        for name in names:
+            kwargs.pop(name, None)
+        if json_mode:
+            ctx = click.get_current_context()
+            if ctx.obj is not None and hasattr(ctx.obj, "json_mode"):
+                ctx.obj.json_mode = True
+        return callback(*args, **kwargs)
+
+    return wrapper
