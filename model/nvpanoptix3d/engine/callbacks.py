@@ -1,8 +1,12 @@
-"""Lightning plumbing: encrypted atomic checkpoint I/O, periodic named checkpoints, plain log lines."""
+"""Lightning plumbing: encrypted atomic checkpoint I/O, periodic named checkpoints, plain log lines and
+machine-readable progress for the runner."""
 
 from __future__ import annotations
 
+import json
 import logging
+import math
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -93,17 +97,32 @@ class PeriodicCheckpoint(pl.Callback):
             self.last_path, self.last_step = path, trainer.global_step
 
 
+def step_totals(trainer: pl.Trainer) -> tuple[int, int]:
+    """(total optimiser steps, total epochs) this run really makes: epochs x steps per epoch, or
+    ``max_steps`` when that ends first (Lightning's ``estimated_stepping_batches``)."""
+    total = int(trainer.estimated_stepping_batches)
+    per_epoch = max(int(trainer.num_training_batches), 1) if trainer.num_training_batches != float("inf") else 0
+    epochs = trainer.max_epochs if trainer.max_epochs and trainer.max_epochs > 0 else 0
+    if per_epoch:
+        epochs = min(epochs, -(-total // per_epoch)) if epochs else -(-total // per_epoch)
+    return total, epochs
+
+
 class LogLines(pl.Callback):
     """Plain progress lines (for logs and non-TTY consoles): every ``every`` steps and at each epoch end."""
 
     def __init__(self, every: int = 10) -> None:
         self.every = max(1, every)
         self._t0 = time.monotonic()
+        self._totals: tuple[int, int] | None = None
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        self._totals = step_totals(trainer)
 
     def _line(self, trainer: pl.Trainer, prefix: str) -> str:
         m = {k: float(v) for k, v in trainer.progress_bar_metrics.items() if k in ("train_loss", "lr", "val_loss")}
-        total = trainer.max_steps if trainer.max_steps and trainer.max_steps > 0 else "?"
-        parts = [f"{prefix} epoch {trainer.current_epoch + 1}/{trainer.max_epochs}",
+        total, epochs = self._totals or step_totals(trainer)
+        parts = [f"{prefix} epoch {min(trainer.current_epoch + 1, max(epochs, 1))}/{epochs}",
                  f"step {trainer.global_step}/{total}"]
         parts += [f"{k} {v:.4g}" for k, v in m.items()]
         parts.append(f"{time.monotonic() - self._t0:.1f}s")
@@ -116,3 +135,72 @@ class LogLines(pl.Callback):
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         if trainer.is_global_zero:
             log.info(self._line(trainer, "end of"))
+
+
+#: Environment variable asking the entrypoint for machine-readable progress, and the prefix of those lines
+#: (the runner's ``tao_skill.progress_display`` reads them; docs/architecture.md describes the format).
+PROGRESS_ENV = "TAO_SKILL_PROGRESS"
+PROGRESS_PREFIX = "TAO_PROGRESS "
+
+
+class ProgressReporter(pl.Callback):
+    """One JSON line ``TAO_PROGRESS {...}`` on stderr at most every ``interval_s`` seconds (and at each epoch
+    end and at the end), global rank 0 only: ``{"phase": "train", "epoch", "epochs", "step", "total",
+    "loss", "lr", "elapsed_s", "eta_s", "steps_per_s"}``. ``total`` is the real number of steps of the run
+    (:func:`step_totals`); ETA comes from the steps made by this process (a resumed run starts its clock
+    at the resumed step)."""
+
+    def __init__(self, interval_s: float = 1.0, stream: Any = None) -> None:
+        self.interval_s = interval_s
+        self.stream = stream
+        self._t0 = self._last = 0.0
+        self._step0 = 0
+        self._totals = (0, 0)
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        self._t0 = time.monotonic()
+        self._last = 0.0
+        self._step0 = trainer.global_step
+        self._totals = step_totals(trainer)
+        self._emit(trainer, force=True)
+
+    def _emit(self, trainer: pl.Trainer, *, force: bool = False, phase: str = "train") -> None:
+        if not trainer.is_global_zero:
+            return
+        now = time.monotonic()
+        if not force and now - self._last < self.interval_s:
+            return
+        self._last = now
+        total, epochs = self._totals
+        step, elapsed = trainer.global_step, now - self._t0
+        made = step - self._step0
+        rate = made / elapsed if elapsed > 0 and made > 0 else None
+        m = trainer.callback_metrics
+        doc = {"phase": phase, "epoch": min(trainer.current_epoch + 1, max(epochs, 1)), "epochs": epochs,
+               "step": step, "total": total, "loss": _number(m.get("train_loss")), "lr": _number(m.get("lr")),
+               "val_loss": _number(m.get("val_loss")), "elapsed_s": round(elapsed, 2),
+               "eta_s": round((total - step) / rate, 1) if rate else None,
+               "steps_per_s": round(rate, 4) if rate else None}
+        stream = self.stream or sys.stderr
+        stream.write(PROGRESS_PREFIX + json.dumps(doc) + "\n")
+        stream.flush()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        self._emit(trainer)
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        self._emit(trainer, force=True)
+
+    def on_validation_start(self, trainer, pl_module) -> None:
+        if not trainer.sanity_checking:
+            self._emit(trainer, force=True, phase="validate")
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        self._emit(trainer, force=True, phase="done")
+
+
+def _number(value: Any) -> float | None:
+    if value is None:
+        return None
+    v = float(value.item() if hasattr(value, "item") else value)
+    return round(v, 6) if math.isfinite(v) else None

@@ -9,6 +9,7 @@ every step, so a resumed run repeats the uninterrupted run exactly whatever ran 
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -22,6 +23,9 @@ from nvpanoptix3d.engine.checkpoint_io import NETWORK, is_3d_param
 from nvpanoptix3d.engine.evaluation import Evaluator
 from nvpanoptix3d.engine.optim import build_optimizer, build_scheduler, param_groups
 from nvpanoptix3d.network.criterion import hungarian_match, targets_from_batch
+
+
+_AUX_TERM = re.compile(r"_\d+$")
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,7 @@ class PanoptixModule(pl.LightningModule):
         self._rng_to_restore: dict[str, Any] | None = None
         self._step_epoch_schedulers = False
         self.saving_at_epoch_end = False
+        self.flops_per_batch: int | None = None  # read by Lightning's ThroughputMonitor (FLOPs not measured)
         if stage == "3d":
             for name, p in self.model.named_parameters():
                 if not is_3d_param(name):
@@ -146,6 +151,11 @@ class PanoptixModule(pl.LightningModule):
         bs = batch["image"].shape[0]
         self.log("train_loss", losses["loss"].detach(), prog_bar=True, batch_size=bs, sync_dist=False)
         self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"], prog_bar=True, batch_size=bs)
+        # every loss term of the final prediction (deep-supervision copies ``<term>_<i>`` would triple the logs)
+        terms = {f"train/{k}": v.detach() for k, v in losses.items()
+                 if k != "loss" and torch.is_tensor(v) and v.numel() == 1 and not _AUX_TERM.search(k)}
+        if terms:
+            self.log_dict(terms, batch_size=bs, sync_dist=False)
         return losses["loss"]
 
     def on_validation_epoch_start(self) -> None:

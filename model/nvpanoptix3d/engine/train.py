@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -113,7 +114,9 @@ def initialise_weights(model, spec: Any, stage: str, key: str | None) -> None:
 def build_trainer(spec: Any, results_dir: Path, *, key: str | None, extra_callbacks: list | None = None):
     from pytorch_lightning.callbacks import TQDMProgressBar  # noqa: PLC0415
 
-    from nvpanoptix3d.engine.callbacks import LogLines, PeriodicCheckpoint, SecureCheckpointIO  # noqa: PLC0415
+    from nvpanoptix3d.engine.callbacks import (PROGRESS_ENV, LogLines, PeriodicCheckpoint,  # noqa: PLC0415
+                                               ProgressReporter, SecureCheckpointIO)
+    from nvpanoptix3d.engine.loggers import build_loggers  # noqa: PLC0415
 
     quiet_lightning()
     t = spec.train
@@ -127,11 +130,14 @@ def build_trainer(spec: Any, results_dir: Path, *, key: str | None, extra_callba
                  LogLines(every=1 if t.is_dry_run else 10)]
     if tty:
         callbacks.append(TQDMProgressBar(refresh_rate=1))
+    if os.environ.get(PROGRESS_ENV) == "1":  # set by `tao-skill run`, which draws the progress itself
+        callbacks.append(ProgressReporter())
     callbacks += extra_callbacks or []
     kw: dict[str, Any] = dict(
         accelerator=plan.accelerator, devices=plan.devices, num_nodes=plan.num_nodes, strategy=plan.strategy,
         max_epochs=1 if t.is_dry_run else t.num_epochs, max_steps=1 if t.is_dry_run else t.optim.max_steps,
-        check_val_every_n_epoch=t.validation_interval, num_sanity_val_steps=0, logger=False,
+        check_val_every_n_epoch=t.validation_interval, num_sanity_val_steps=0,
+        logger=build_loggers(spec, results_dir), log_every_n_steps=1,
         enable_checkpointing=False, enable_progress_bar=tty, enable_model_summary=False, callbacks=callbacks,
         plugins=plugins, use_distributed_sampler=False, default_root_dir=str(results_dir),
         benchmark=t.cudnn.benchmark, deterministic=False, gradient_clip_val=None,
@@ -161,6 +167,7 @@ def run_train(spec: Any, results_dir: Path) -> dict[str, Any]:
 
     from nvpanoptix3d.engine.data import ShardedEpochLoader, ShardedEvalLoader, split_dataset  # noqa: PLC0415
     from nvpanoptix3d.engine.lit_module import PanoptixModule  # noqa: PLC0415
+    from nvpanoptix3d.engine.loggers import monitor_callbacks  # noqa: PLC0415
 
     t = spec.train
     stage = "3d" if build.is_3d(spec) else "2d"
@@ -219,7 +226,8 @@ def run_train(spec: Any, results_dir: Path) -> dict[str, Any]:
     module.hooks.on_validation_result = on_result
 
     trainer, plan = build_trainer(spec, results_dir, key=key,
-                                  extra_callbacks=[_DistributedSetup(train_loader, val_loader, status)])
+                                  extra_callbacks=[_DistributedSetup(train_loader, val_loader, status),
+                                                   *monitor_callbacks(len(train_loader))])
     log.info("train %s stage: %d train / %d val samples, batch %d, monitor %s", stage, len(train_ds), len(val_ds),
              ds.train.batch_size, monitor)
     try:
