@@ -23,7 +23,8 @@ from nvpanoptix3d.engine.checkpoint_io import (THREE_D_MODULES, is_3d_param, loa
                                                report_load, resolve_checkpoint, strip_wrapper_prefixes)
 from nvpanoptix3d.engine.errors import CheckpointError, EngineError
 from nvpanoptix3d.engine.evaluation import Evaluator, format_table, settings_from_spec
-from nvpanoptix3d.engine.runtime import encryption_key, plan_devices, precision_setup, quiet_lightning, redacted_config
+from nvpanoptix3d.engine.runtime import (encryption_key, global_rank, plan_devices, precision_setup, quiet_lightning,
+                                         redacted_config)
 from nvpanoptix3d.engine.status import StatusFile
 
 log = logging.getLogger("nvpanoptix3d")
@@ -125,6 +126,7 @@ def build_trainer(spec: Any, results_dir: Path, *, key: str | None, extra_callba
     plan = plan_devices(t)
     precision, plugins = precision_setup(t.precision, plan.accelerator)
     plugins.append(SecureCheckpointIO(key))
+    plugins.extend(plan.plugins)  # the launcher's Lightning cluster environment (torchrun, SLURM, Kubeflow, ...)
     tty = sys.stderr.isatty()
     callbacks = [PeriodicCheckpoint(results_dir, interval=t.checkpoint_interval, unit=t.checkpoint_interval_unit),
                  LogLines(every=1 if t.is_dry_run else 10)]
@@ -207,7 +209,8 @@ def run_train(spec: Any, results_dir: Path) -> dict[str, Any]:
     if monitor == "PRQ" or (monitor in ("RSQ", "RRQ") and stage == "2d"):
         monitor = "PRQ" if stage == "3d" else "PQ"  # the 2D stage has no 3D KPIs
     status = StatusFile(results_dir, action="train", metric=monitor,
-                        direction="minimize" if monitor.endswith("_loss") else "maximize")
+                        direction="minimize" if monitor.endswith("_loss") else "maximize",
+                        enabled=global_rank() == 0)  # rank 0 writes status.json, also for errors before setup
     if resume is not None:
         previous = None
         try:
