@@ -27,6 +27,7 @@ from tao_skill.datasets import is_remote
 from tao_skill.errors import EXIT_INTERRUPTED, EXIT_INVALID, EXIT_JOB_FAILED, EXIT_OK, EXIT_STAGING, ErrorItem, RunnerError
 from tao_skill.jobs import Job, JobStore, atomic_write
 from tao_skill.plan import PASSTHROUGH_ENV, Prepared  # noqa: F401 - re-exported
+from tao_skill.progress_display import PROGRESS_ENV, ProgressDisplay
 from tao_skill.spec import REDACTED, get_dotted, redact, set_dotted
 
 #: The variable through which the entrypoint receives the encryption key (the spec says ``***``).
@@ -198,7 +199,8 @@ def execute(prep: Prepared, *, out: TextIO, parent_id: str | None = None,
             store.update(job_id, status="canceled", finished=time.time(), exit_code=EXIT_INTERRUPTED)
             return _finish(prep, "canceled", EXIT_INTERRUPTED, upload=False)
         write_spec(prep, job_dir / "spec.yaml", spec)
-        env = {**os.environ, **prep.secret_env, "TAO_SKILL_JOB_ID": job_id, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, **prep.secret_env, "TAO_SKILL_JOB_ID": job_id, "PYTHONUNBUFFERED": "1",
+               PROGRESS_ENV: "1"}
         store.update(job_id, status="running", started=time.time())
         try:
             proc = subprocess.Popen(plan["command"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
@@ -215,12 +217,15 @@ def execute(prep: Prepared, *, out: TextIO, parent_id: str | None = None,
         interrupted = False
         try:
             assert proc.stdout is not None
-            for line in proc.stdout:
-                line = scrub(line)
-                log.write(line)
-                log.flush()
-                out.write(line)
-                out.flush()
+            # progress lines drive one live display (or periodic plain lines), never the log
+            with ProgressDisplay(out, state_file=job_dir / "progress.json") as progress:
+                for line in proc.stdout:
+                    line = scrub(line)
+                    if progress.feed(line):
+                        continue
+                    log.write(line)
+                    log.flush()
+                    progress.echo(line)
             rc = proc.wait()
             status, code = ("done", EXIT_OK) if rc == 0 else ("failed", EXIT_JOB_FAILED)
         except KeyboardInterrupt:
