@@ -6,9 +6,11 @@ Workspace layout: ``jobs.sqlite``, ``jobs/<job_id>/{spec.yaml, plan.json, log.tx
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import secrets
+import socket
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -18,7 +20,13 @@ from typing import Any, Iterator
 
 from tao_skill.errors import ErrorItem, RunnerError
 
-STATUSES = ("pending", "running", "done", "failed", "canceled", "pruned")  # pruned: an AutoML trial stopped early
+#: pruned: an AutoML trial stopped early; lost: the runner that owned a pending/running job died (resumable).
+STATUSES = ("pending", "running", "done", "failed", "canceled", "pruned", "lost")
+FINISHED = ("done", "failed", "canceled", "pruned", "lost")
+#: A running job's runner writes its heartbeat this often; a job on another host whose heartbeat is older
+#: than LOST_AFTER_S is ``lost`` (on this host the runner's pid decides at once).
+HEARTBEAT_S = 5.0
+LOST_AFTER_S = 60.0
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY,
@@ -39,6 +47,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     plan TEXT
 )
 """
+#: Columns added after the first release (older workspaces get them on first open).
+_ADDED = {"runner_pid": "INTEGER", "host": "TEXT", "heartbeat": "REAL", "detail": "TEXT"}
 
 
 def default_workspace() -> Path:
@@ -63,6 +73,27 @@ class Job:
     results_uri: str | None
     kpis: dict[str, Any] | None
     plan: dict[str, Any] | None
+    runner_pid: int | None = None  # the tao-skill process that owns the job (its death makes the job lost)
+    host: str | None = None
+    heartbeat: float | None = None
+    detail: dict[str, Any] | None = None  # why (no KPIs, lost, upload failed), lineage, checkpoints
+
+    @property
+    def finished_state(self) -> bool:
+        return self.status in FINISHED
+
+    @property
+    def settled(self) -> bool:
+        """Finished, and its runner has recorded the outcome (exit code, reasons, upload) or is gone.
+
+        `jobs cancel` marks a job canceled at once; its runner settles it a moment later."""
+        if not self.finished_state:
+            return False
+        if (self.detail or {}).get("runner_exit_code") is not None or self.status == "lost":
+            return True
+        if self.runner_pid and self.host == this_host() and pid_alive(self.runner_pid):
+            return bool(self.finished and time.time() - self.finished > LOST_AFTER_S / 2)
+        return True
 
     def as_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
@@ -90,6 +121,10 @@ class JobStore:
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(_SCHEMA)
+            have = {r[1] for r in conn.execute("PRAGMA table_info(jobs)")}
+            for col, kind in _ADDED.items():
+                if col not in have:
+                    conn.execute(f"ALTER TABLE jobs ADD COLUMN {col} {kind}")
             yield conn
             conn.commit()
         finally:
@@ -105,6 +140,9 @@ class JobStore:
                results_dir: Path, results_uri: str | None, plan: dict[str, Any]) -> Job:
         job_dir = self.job_dir(job_id)
         job_dir.mkdir(parents=True, exist_ok=True)
+        if self.exists(job_id):  # recorded already by `run --detach`; the background runner takes it over
+            self.update(job_id, plan=plan, route=route, results_dir=str(results_dir), results_uri=results_uri)
+            return self.get(job_id)
         with self._db() as db:
             db.execute(
                 "INSERT INTO jobs (id, parent_id, network, action, route, status, created, job_dir, results_dir, "
@@ -121,30 +159,97 @@ class JobStore:
             fields["kpis"] = json.dumps(fields["kpis"])
         if "plan" in fields:
             fields["plan"] = json.dumps(fields["plan"])
+        if "detail" in fields and fields["detail"] is not None:
+            fields["detail"] = json.dumps(fields["detail"], default=str)
         cols = ", ".join(f"{k} = ?" for k in fields)
         with self._db() as db:
             db.execute(f"UPDATE jobs SET {cols} WHERE id = ?", (*fields.values(), job_id))
 
-    def _row(self, row: tuple) -> Job:
-        job = Job(*row)
-        job.kpis = json.loads(job.kpis) if job.kpis else None
-        job.plan = json.loads(job.plan) if job.plan else None
+    def add_detail(self, job_id: str, **items: Any) -> None:
+        """Merge ``items`` into the job's ``detail`` document (reasons, lineage, upload outcome)."""
+        detail = dict(self.get(job_id).detail or {})
+        detail.update(items)
+        self.update(job_id, detail=detail)
+
+    def _row(self, row: sqlite3.Row) -> Job:
+        data = dict(row)
+        for key in ("kpis", "plan", "detail"):
+            data[key] = json.loads(data[key]) if data.get(key) else None
+        job = Job(**data)
+        return self._settle(job)
+
+    def _settle(self, job: Job) -> Job:
+        """A pending/running job whose runner is gone is ``lost``: the store never reports a dead job as live."""
+        if job.status not in ("pending", "running"):
+            return job
+        reason = lost_reason(job)
+        if reason:
+            detail = {**(job.detail or {}), "reason": reason}
+            now = time.time()
+            with self._db() as db:  # only if still live: the runner may have finished it meanwhile
+                db.execute("UPDATE jobs SET status = 'lost', finished = ?, detail = ? WHERE id = ? "
+                           "AND status IN ('pending', 'running')", (now, json.dumps(detail), job.id))
+            job.status, job.finished, job.detail = "lost", now, detail
         return job
+
+    def exists(self, job_id: str) -> bool:
+        with self._db() as db:
+            return db.execute("SELECT 1 FROM jobs WHERE id = ?", (job_id,)).fetchone() is not None
 
     def get(self, job_id: str) -> Job:
         with self._db() as db:
+            db.row_factory = sqlite3.Row
             row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         if row is None:
-            raise RunnerError(ErrorItem("job_id", f"no job `{job_id}` in workspace {self.workspace}", got=job_id))
+            known = [j.id for j in self.list()][-50:]
+            close = difflib.get_close_matches(job_id, known, n=1)
+            raise RunnerError(ErrorItem("job_id", f"no job `{job_id}` in workspace {self.workspace}", got=job_id,
+                                        suggestion=f"did you mean {close[0]}?" if close else
+                                        "`tao-skill jobs list` shows the recorded jobs"))
         return self._row(row)
 
     def list(self, parent_id: str | None = None) -> list[Job]:
         with self._db() as db:
+            db.row_factory = sqlite3.Row
             if parent_id:
                 rows = db.execute("SELECT * FROM jobs WHERE parent_id = ? ORDER BY created", (parent_id,)).fetchall()
             else:
                 rows = db.execute("SELECT * FROM jobs ORDER BY created").fetchall()
         return [self._row(r) for r in rows]
+
+
+def pid_alive(pid: int | None) -> bool:
+    """Whether a process with this pid exists on this machine (zombies count as gone)."""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (killed, not yet reaped) is dead for our purposes
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return state not in ("Z", "X")
+    except (OSError, IndexError):
+        return True
+
+
+def this_host() -> str:
+    return socket.gethostname()
+
+
+def lost_reason(job: Job, now: float | None = None) -> str | None:
+    """Why a pending/running job cannot be live any more, or None while it may be."""
+    now = time.time() if now is None else now
+    if job.runner_pid and job.host == this_host():
+        if not pid_alive(job.runner_pid):
+            return f"its runner (pid {job.runner_pid}) is gone; `tao-skill run ... --resume {job.id}` continues it"
+        return None
+    beat = job.heartbeat or job.started or job.created
+    if job.runner_pid and beat and now - beat > LOST_AFTER_S:
+        return f"no heartbeat from its runner on {job.host} for {now - beat:.0f} s"
+    return None
 
 
 def _owns_process(pid: int, job_dir: str) -> bool:
@@ -161,8 +266,9 @@ def _owns_process(pid: int, job_dir: str) -> bool:
 def cancel_job(store: JobStore, job_id: str) -> tuple[str, bool]:
     """Mark a pending/running job canceled and stop its process group. Returns (status, signalled).
 
-    The runner that launched the job sees its child end, reads the ``canceled`` status and keeps it.
-    Finished jobs are left as they are.
+    The runner that launched the job sees its child end, reads the ``canceled`` status and keeps it (a
+    runner still staging data checks the status before it starts the entrypoint). Finished jobs are left
+    as they are; the caller reports that nothing changed.
     """
     import signal  # noqa: PLC0415
 

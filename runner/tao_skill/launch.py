@@ -2,9 +2,12 @@
 
 The entrypoint is a subprocess in its own session (process group): Ctrl-C (or SIGTERM to the runner)
 is forwarded to the whole group, the job is marked ``canceled`` and the runner exits 130; a job
-canceled from another shell (`tao-skill jobs cancel`) keeps its ``canceled`` status. The encryption
-key reaches the child only as ``TAO_SKILL_ENCRYPTION_KEY`` (the spec file holds ``***``), and any
-line of child output that contains it is scrubbed before it reaches the console or the log.
+canceled from another shell (`tao-skill jobs cancel`) keeps its ``canceled`` status. The training
+dies with its runner (:mod:`tao_skill.lifecycle`: parent-death signal plus a guard process), and the
+runner records its pid, host and a heartbeat, so the job store shows ``lost`` for a job whose runner
+died. The encryption key reaches the child only as ``TAO_SKILL_ENCRYPTION_KEY`` (the spec file holds
+``***``), and any line of child output that contains it is scrubbed before it reaches the console or
+the log. A failed results upload is exit 3; the local results stay and are named.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ import yaml
 from tao_skill.artifacts import kpi_summary, read_status
 from tao_skill.datasets import is_remote
 from tao_skill.errors import EXIT_INTERRUPTED, EXIT_INVALID, EXIT_JOB_FAILED, EXIT_OK, EXIT_STAGING, ErrorItem, RunnerError
-from tao_skill.jobs import Job, JobStore, atomic_write
+from tao_skill.jobs import HEARTBEAT_S, Job, JobStore, atomic_write, this_host
+from tao_skill.lifecycle import Guard, child_setup, heartbeat
 from tao_skill.plan import PASSTHROUGH_ENV, Prepared  # noqa: F401 - re-exported
 from tao_skill.progress_display import PROGRESS_ENV, ProgressDisplay
 from tao_skill.spec import REDACTED, get_dotted, redact, set_dotted
@@ -64,6 +68,23 @@ def _kpis(prep: Prepared) -> dict[str, Any] | None:
     mon = prep.skill.info.get("monitoring", {})
     return kpi_summary(read_status(prep.results_dir, arts.get("status_file", "status.json")),
                        mon.get("metric", ""), mon.get("direction", "maximize"))
+
+
+def no_kpi_reason(prep: Prepared, status: str, kpis: dict[str, Any] | None) -> str | None:
+    """Why a finished job has no KPI values, in words (None when it has some)."""
+    if kpis and (kpis.get("last") or kpis.get("best")):
+        return None
+    name = prep.skill.info.get("artifacts", {}).get("status_file", "status.json")
+    path = prep.results_dir / name
+    if status == "canceled":
+        return "the job was canceled before it reported a KPI"
+    if status == "failed":
+        return f"the entrypoint failed before it reported a KPI; see {Path(prep.plan['job_dir']) / 'log.txt'}"
+    if not path.exists():
+        return f"the entrypoint wrote no {name} in {prep.results_dir}"
+    if kpis is None:
+        return f"{path} is not a JSON object with KPI entries"
+    return f"{path} has no KPI entries (status {kpis.get('status')!r}); this action reports no metrics"
 
 
 def _upload(prep: Prepared) -> dict[str, Any] | None:
@@ -124,6 +145,9 @@ def record(prep: Prepared, *, parent_id: str | None = None) -> Job:
     job = store.create(job_id=plan["job_id"], parent_id=parent_id or plan.get("parent_job"), network=plan["network"],
                        action=plan["action"], route=plan["route"], results_dir=prep.results_dir,
                        results_uri=prep.results_uri, plan=plan)
+    store.update(job.id, runner_pid=os.getpid(), host=this_host(), heartbeat=time.time())
+    if plan.get("lineage"):
+        store.add_detail(job.id, lineage=plan["lineage"])
     job_dir = Path(job.job_dir)
     atomic_write(job_dir / "plan.json", json.dumps(plan, indent=2, default=str) + "\n")
     write_spec(prep, job_dir / "spec.yaml", prep.spec)
@@ -183,7 +207,14 @@ def execute(prep: Prepared, *, out: TextIO, parent_id: str | None = None,
     job_dir = Path(job.job_dir)
     if on_start:
         on_start(job_id)
-    prep.results_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        prep.results_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # e.g. --results-dir names a file: fail the job, never leave it pending
+        reason = f"cannot create the results folder {prep.results_dir}: {exc.strerror or exc}"
+        store.update(job_id, status="failed", finished=time.time(), exit_code=EXIT_INVALID)
+        store.add_detail(job_id, reason=reason, runner_exit_code=EXIT_INVALID)
+        raise RunnerError(ErrorItem("results_dir", reason, got=str(prep.results_dir),
+                                    suggestion="pass --results-dir a folder (new or existing)"), EXIT_INVALID) from None
     log_path = job_dir / "log.txt"
     scrub = _scrubber(list(prep.secret_env.values()))
     status, code, rc = "failed", EXIT_JOB_FAILED, None
@@ -193,6 +224,7 @@ def execute(prep: Prepared, *, out: TextIO, parent_id: str | None = None,
         except RunnerError as exc:
             log.write(f"staging failed: {exc}\n")
             store.update(job_id, status="failed", finished=time.time(), exit_code=EXIT_STAGING)
+            store.add_detail(job_id, reason=f"data staging failed: {exc}", runner_exit_code=exc.code)
             raise
         except KeyboardInterrupt:
             log.write("interrupted while staging data: job canceled\n")
@@ -201,16 +233,25 @@ def execute(prep: Prepared, *, out: TextIO, parent_id: str | None = None,
         write_spec(prep, job_dir / "spec.yaml", spec)
         env = {**os.environ, **prep.secret_env, "TAO_SKILL_JOB_ID": job_id, "PYTHONUNBUFFERED": "1",
                PROGRESS_ENV: "1"}
+        if store.get(job_id).status == "canceled":  # `jobs cancel` while the data was being staged
+            log.write("canceled before the entrypoint started\n")
+            return _finish(prep, "canceled", EXIT_INTERRUPTED, upload=False)
         store.update(job_id, status="running", started=time.time())
         try:
             proc = subprocess.Popen(plan["command"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
-                                    text=True, errors="replace", bufsize=1, cwd=str(job_dir), start_new_session=True)
+                                    text=True, errors="replace", bufsize=1, cwd=str(job_dir), start_new_session=True,
+                                    preexec_fn=child_setup)
         except OSError as exc:
             log.write(f"cannot start {plan['command'][0]}: {exc}\n")
             store.update(job_id, status="failed", finished=time.time(), exit_code=EXIT_JOB_FAILED)
+            store.add_detail(job_id, reason=f"cannot start the entrypoint {plan['command'][0]}: {exc.strerror}",
+                             runner_exit_code=EXIT_JOB_FAILED)
             raise RunnerError(f"cannot start the entrypoint {plan['command'][0]}: {exc.strerror}",
                               EXIT_JOB_FAILED) from None
-        store.update(job_id, pid=proc.pid)
+        guard = Guard(proc.pid)
+        store.update(job_id, pid=proc.pid, heartbeat=time.time())
+        beating = threading.Event()
+        heartbeat(beating, lambda: store.update(job_id, heartbeat=time.time()), HEARTBEAT_S)
         stopped: dict[str, str] = {}
         watcher = _watch(proc, monitor, poll_s, stopped, lambda st: store.update(job_id, status=st)) \
             if monitor else None
@@ -232,6 +273,9 @@ def execute(prep: Prepared, *, out: TextIO, parent_id: str | None = None,
             _stop(proc)
             log.write("interrupted: job canceled\n")
             status, code, rc, interrupted = "canceled", EXIT_INTERRUPTED, None, True
+        finally:
+            beating.set()
+            guard.release()
         if watcher is not None:
             watcher.join(timeout=_STOP_GRACE_S + 5)
             if stopped.get("status"):
@@ -241,7 +285,11 @@ def execute(prep: Prepared, *, out: TextIO, parent_id: str | None = None,
         status, code = "canceled", EXIT_INTERRUPTED
     elif current == "pruned":  # AutoML stopped a trial early: a normal outcome, not a failure
         status, code = "pruned", EXIT_OK
-    store.update(job_id, status=status, finished=time.time(), exit_code=code if rc is None else rc, kpis=_kpis(prep))
+    kpis = _kpis(prep)
+    store.update(job_id, status=status, finished=time.time(), exit_code=code if rc is None else rc, kpis=kpis)
+    reason = no_kpi_reason(prep, status, kpis)
+    if reason:
+        store.add_detail(job_id, no_kpi_reason=reason)
     rec = _finish(prep, status, code, upload=True)
     if interrupted:
         rec["interrupted"] = True
@@ -249,82 +297,28 @@ def execute(prep: Prepared, *, out: TextIO, parent_id: str | None = None,
 
 
 def _finish(prep: Prepared, status: str, code: int, *, upload: bool) -> dict[str, Any]:
+    """Upload the results (when --results-dir is remote) and build the run's record.
+
+    A failed upload makes the run exit 3 (the job's own status stands: its results are kept locally
+    and the record names where), so an agent never reads ``ok`` for results that are not where it asked.
+    """
     result = None
-    if upload:  # also after a failure: partial results and logs are what one needs to debug it
+    job_id = prep.plan["job_id"]
+    if upload and prep.results_uri:  # also after a failure: partial results and logs help debug it
         try:
             result = _upload(prep)
         except Exception as exc:  # noqa: BLE001 - the job's result stands; report the upload problem
-            result = {"error": str(exc)}
-    rec = prep.store.get(prep.plan["job_id"]).as_dict()
+            result = {"error": str(exc), "uri": prep.results_uri, "local_results": str(prep.results_dir)}
+            if code == EXIT_OK:
+                code = EXIT_STAGING
+        prep.store.add_detail(job_id, upload=result)
+    prep.store.add_detail(job_id, runner_exit_code=code)
+    rec = prep.store.get(job_id).as_dict()
     rec["upload"] = result
     rec["runner_exit_code"] = code
+    if result and result.get("error"):
+        rec["errors"] = [ErrorItem("results_dir", f"results upload to {prep.results_uri} failed: {result['error']}; "
+                                                  f"the results are kept in {prep.results_dir}",
+                                   got=prep.results_uri, suggestion="fix the bucket or credentials and copy "
+                                   f"{prep.results_dir} there").as_dict()]
     return rec
-
-
-def launch_automl(plan: dict[str, Any], workspace: Path, job_id: str) -> int:
-    """Hand a train plan routed to AutoML to the AutoML runner and return its exit code.
-
-    Contract with ``tao_skill.automl.launcher.run_from_plan(plan, workspace, job_id) -> int``:
-
-    * ``plan`` is the dry-run plan (``route == "automl"``; ``spec`` with secrets as ``***``;
-      ``key_env`` names the environment variable holding the encryption key, never the key).
-    * ``job_id`` is the AutoML (parent) job, already recorded in the store at ``workspace`` with
-      status ``pending`` and ``jobs/<job_id>/{plan.json, spec.yaml}`` written. Trials are child jobs
-      (``parent_id == job_id``); the launcher may set the parent's status itself, otherwise the
-      runner sets ``done``/``failed`` from the returned code.
-    * The return value is a runner exit code (0 ok, 2 invalid, 3 staging, 4 failed, 130 interrupted).
-
-    Raises:
-        RunnerError: exit 2 "AutoML runner not installed" when ``tao_skill.automl.launcher`` is absent.
-    """
-    run_from_plan = _automl_runner()
-    return int(run_from_plan(plan, Path(workspace), job_id))
-
-
-def _automl_runner() -> Callable[..., int]:
-    try:
-        from tao_skill.automl.launcher import run_from_plan  # noqa: PLC0415
-    except ImportError as exc:
-        raise RunnerError(ErrorItem("route", f"AutoML runner not installed ({exc}); rerun with --automl-policy off "
-                                             "to train directly", expected="tao_skill.automl.launcher.run_from_plan",
-                                    suggestion="--automl-policy off"), EXIT_INVALID) from None
-    return run_from_plan
-
-
-@contextmanager
-def _exported(env: dict[str, str]) -> Iterator[None]:
-    """The job's secret environment in this process while the AutoML launcher runs (the plan holds ``***``;
-    trials inherit the key from here, exactly like a direct child)."""
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-def run_automl(prep: Prepared) -> dict[str, Any]:
-    """Record the AutoML job, run :func:`launch_automl`, and settle the job's status from its exit code."""
-    _automl_runner()  # fail before recording anything when AutoML is not installed
-    store: JobStore = prep.store
-    job_id = prep.plan["job_id"]
-    record(prep)
-    store.update(job_id, status="running", started=time.time())
-    try:
-        with _sigterm_as_interrupt(), _exported(prep.secret_env):
-            code = launch_automl(prep.plan, store.workspace, job_id)
-    except KeyboardInterrupt:
-        code = EXIT_INTERRUPTED
-    except RunnerError as exc:
-        store.update(job_id, status="failed", finished=time.time(), exit_code=exc.code)
-        raise
-    job = store.get(job_id)
-    if job.status in ("pending", "running"):
-        status = "done" if code == EXIT_OK else "canceled" if code == EXIT_INTERRUPTED else "failed"
-        store.update(job_id, status=status, finished=time.time(), exit_code=code)
-    # the AutoML job's results (history, best spec, plots) go to --results-dir s3://... like any job's
-    return _finish(prep, store.get(job_id).status, code, upload=True)

@@ -46,6 +46,10 @@ class RunRequest:
     workspace: Path | None = None
     skill_dir: Path | None = None
     automl: dict[str, Any] | None = None  # AutoML flags (algorithm, budgets, --param ...); see tao_skill.automl
+    remote_check: bool = True  # ask S3 whether sources/results bucket exist (--no-remote-check turns it off)
+    job_id: str | None = None  # set by `run --detach`: the background runner takes over the recorded job
+    ptm_kind: str | None = None  # backbone | 2d | 3d; else decided from the file's keys
+    remote_check: bool = True  # ask S3 whether sources/results bucket exist (--no-remote-check turns it off)
 
 
 @dataclass
@@ -94,6 +98,9 @@ def _collect(errors: list[ErrorItem], step, key: str | None = None):
     except RunnerError as exc:
         if exc.code != EXIT_INVALID:
             raise
+        for item in exc.errors:  # name the flag the user typed, not the store's internal key
+            if key and item.key == "job_id":
+                item.key = key
         errors.extend(exc.errors)
         return None
 
@@ -159,9 +166,15 @@ def prepare(req: RunRequest) -> Prepared:
         errors.append(ErrorItem("--resume", f"job {resume.id} is a `{resume.action}` job; only train jobs resume",
                                 expected="a train job", got=resume.action))
         resume = None
-    job_id = store.new_id(action)
+    job_id = req.job_id or store.new_id(action)
     results_uri = None
     user_results = get_dotted(spec, "results_dir") if "results_dir" in explicit else None
+    if user_results is not None:
+        from tao_skill.staging.preflight import results_problems  # noqa: PLC0415
+
+        bad = results_problems(user_results, explicit.get("results_dir"))
+        errors.extend(bad)
+        user_results = None if bad else user_results
     if resume is not None:
         results_dir = Path(resume.results_dir)
     elif user_results and not is_remote(user_results):
@@ -180,6 +193,11 @@ def prepare(req: RunRequest) -> Prepared:
     provided = {r["key"] for r in rows if r.get("from")}
     absolutize_inputs(skill, action, spec, provided | set(explicit))
     _collect(errors, lambda: check_inputs(skill, action, spec, provided))
+    from tao_skill.staging.preflight import remote_checks, remote_note, source_problems  # noqa: PLC0415
+
+    inputs = skill.info["actions"][action].get("inputs", {})
+    errors.extend(source_problems({k: get_dotted(spec, k) for k in inputs},
+                                  {r["key"]: r["from"] for r in rows if r.get("from")}))
     if errors:  # report the schema's findings too; the config's rules need a complete spec
         raise RunnerError(errors + schema_errors(schema, spec))
     errors = validate(schema, spec, entry=skill.info.get("config_entry"), action=action, skill_root=skill.root)
@@ -194,6 +212,9 @@ def prepare(req: RunRequest) -> Prepared:
     table = {r["key"]: r for r in rows}
     for entry in data_sources:
         entry.update({k: v for k, v in table.get(entry["key"], {}).items() if k in ("source", "from")})
+    checks, missing = remote_checks(data_sources, results_uri, enabled=req.remote_check)
+    if missing:
+        raise RunnerError(missing)
     key_env = req.key_env or DEFAULT_KEY_ENV
     plan: dict[str, Any] = {
         "ok": True,
@@ -220,6 +241,8 @@ def prepare(req: RunRequest) -> Prepared:
         "command": command_for(skill, action, job_dir / "spec.yaml"),
         "key_env": key_env,
         "env_passthrough": {k: os.environ[k] for k in PASSTHROUGH_ENV if k in os.environ},
+        "remote_checks": checks,
+        "remote_note": remote_note(checks),
     }
     if automl is not None:
         plan["automl"] = automl

@@ -185,7 +185,7 @@ def test_automl_route_calls_run_from_plan_with_a_recorded_job(tao, toy, monkeypa
 
 
 def test_launch_automl_returns_the_runner_code(tmp_path, monkeypatch):
-    from tao_skill.launch import launch_automl
+    from tao_skill.routes.automl import launch_automl
 
     module = types.ModuleType("tao_skill.automl.launcher")
     module.run_from_plan = lambda plan, workspace, job_id: 4

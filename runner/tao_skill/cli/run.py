@@ -11,7 +11,7 @@ from tao_skill.errors import EXIT_OK
 def _human_plan(plan: dict) -> str:
     lines = [f"{plan['network']} {plan['action']}: route {plan['route']} ({plan['route_reason']})",
              f"  automl_policy {plan['automl_policy']}: {plan['policy_reason']}"]
-    for note in ("notice", "schema_note", "automl_note"):
+    for note in ("notice", "schema_note", "automl_note", "remote_note"):
         if plan.get(note):
             lines.append(f"  note: {plan[note]}")
     if plan.get("automl"):
@@ -37,10 +37,12 @@ def register(cli: click.Group) -> None:
     @click.argument("network")
     @click.argument("action")
     @click.option("--dry-run", is_flag=True, help="Resolve, validate and print the plan; run nothing.")
+    @click.option("--detach", is_flag=True, help="Check and record the job, start it in the background and return "
+                                                 "its id at once (`tao-skill jobs wait ID`, `jobs logs ID --follow`).")
     @spec_options
     @automl_options
     @click.pass_obj
-    def run_cmd(app, network: str, action: str, dry_run: bool, json_mode: bool, **kw) -> int:
+    def run_cmd(app, network: str, action: str, dry_run: bool, detach: bool, json_mode: bool, **kw) -> int:
         """Run ACTION of NETWORK as a recorded job (train may route to AutoML).
 
         The spec is assembled from the action's template, --spec, --override and --overrides-json;
@@ -51,26 +53,37 @@ def register(cli: click.Group) -> None:
         from tao_skill.plan import prepare  # noqa: PLC0415
 
         app.json_mode = json_mode
-        prep = prepare(request_from(network, action, kw))
+        req = request_from(network, action, kw)
+        prep = prepare(req)
         plan = prep.plan
         if dry_run:
             app.emit({**plan, "dry_run": True}, _human_plan(plan))
             return EXIT_OK
-        for note in ("notice", "schema_note"):
+        for note in ("notice", "schema_note", "remote_note"):
             if plan.get(note):
                 app.warn(plan[note])
-        from tao_skill.launch import execute, run_automl  # noqa: PLC0415
+        if detach:
+            from tao_skill.detach import detach as start_detached  # noqa: PLC0415
+
+            job = start_detached(prep, req)
+            app.emit({**plan, "ok": True, "detached": True, "status": job["status"], "job": job},
+                     f"job {plan['job_id']} started in the background (runner pid {job['runner_pid']}); "
+                     f"`tao-skill jobs wait {plan['job_id']}` or `tao-skill jobs logs {plan['job_id']} --follow`")
+            return EXIT_OK
+        from tao_skill.routes import run_prepared  # noqa: PLC0415
 
         if not json_mode:
             app.info(_human_plan(plan))
-        if plan["route"] == "automl":
-            record = run_automl(prep)
-        else:
-            record = execute(prep, out=app.log_stream)
+        record = run_prepared(prep, out=app.log_stream)
         code = record["runner_exit_code"]
-        app.emit({**plan, "ok": code == EXIT_OK, "job": record, "status": record["status"], "kpis": record["kpis"]},
-                 f"job {record['job_id']} {record['status']} (exit {record['exit_code']}); results {record['results_dir']}"
-                 + (f"\nKPIs: {record['kpis']}" if record["kpis"] else ""))
+        doc = {**plan, "ok": code == EXIT_OK, "job": record, "status": record["status"], "kpis": record["kpis"]}
+        if record.get("errors"):
+            doc["errors"] = record["errors"]
+        human = (f"job {record['job_id']} {record['status']} (exit {record['exit_code']}); "
+                 f"results {record['results_dir']}" + (f"\nKPIs: {record['kpis']}" if record["kpis"] else ""))
+        for err in record.get("errors") or []:
+            human += f"\nerror: {err['message']}"
+        app.emit(doc, human)
         return code
 
     @cli.command("validate")
@@ -85,6 +98,7 @@ def register(cli: click.Group) -> None:
         app.json_mode = json_mode
         plan = prepare(request_from(network, action, kw)).plan
         app.emit({"ok": True, "network": plan["network"], "action": action, "spec": plan["spec"],
-                  "mappings": plan["mappings"], "data_sources": plan["data_sources"]},
-                 f"{network} {action}: spec is valid")
+                  "mappings": plan["mappings"], "data_sources": plan["data_sources"],
+                  "remote_checks": plan.get("remote_checks", [])},
+                 f"{network} {action}: spec is valid" + (f"\n  note: {plan['remote_note']}" if plan.get("remote_note") else ""))
         return EXIT_OK
