@@ -7,7 +7,8 @@ into a thickened surface shell (``segments_from_volumes``) and matches ground tr
 classes so several segments share a class, 3 stuff planes; predictions shifted by a few voxels, plus
 false positives), then measures, each in a fresh process so peak memory is its own:
 
-  segments  segments_from_volumes for ground truth and prediction (surface, dilation, frustum cut)
+  segments  segments_from_volumes for ground truth and prediction (surface, dilation, frustum cut),
+            NumPy bounding-box path; segments_torch: the whole-grid torch path (on the GPU when there is one)
   update    our PRQ update (IoU of all same-class pairs at once, greedy matching)
   naive     the same matching with IoU computed pair by pair with dense logical_and/logical_or
 
@@ -64,9 +65,9 @@ def naive_update(metric, gt, pred) -> None:
     from nvpanoptix3d.metrics.prq import MATCH_IOU, _ClassStats  # noqa: PLC0415
 
     classes = {c for _, c in gt.values()} | {c for _, c in pred.values()}
-    for cls in classes - metric.ignore_classes:
-        g = [m for m, c in gt.values() if c == cls and m.any()]
-        p = [m for m, c in pred.values() if c == cls and m.any()]
+    for cls in sorted(classes - metric.ignore_classes):
+        g = [m for m, c in gt.values() if c == cls]
+        p = [m for m, c in pred.values() if c == cls]
         st = metric.stats.setdefault(cls, _ClassStats())
         st.n += len(g)
         used: set[int] = set()
@@ -120,7 +121,25 @@ def _segments(grid: int, things: int):
 
 def _one(step: str, grid: int, things: int, repeats: int) -> dict:
     from nvpanoptix3d.metrics import PanopticReconstructionQuality, segments_from_volumes  # noqa: PLC0415
+    from nvpanoptix3d.metrics.prq import to_volume  # noqa: PLC0415
 
+    if step == "segments_torch":
+        import torch  # noqa: PLC0415
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        gt_in, pred_in = _frame(grid, things)
+        gt_t = [torch.as_tensor(a).to(device) if isinstance(a, np.ndarray) else a for a in gt_in]
+        pred_t = [torch.as_tensor(a).to(device) if isinstance(a, np.ndarray) else a for a in pred_in]
+        base = _start_peak()
+        times = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            segments_from_volumes(*gt_t, iso_value=1.0, device=device)
+            segments_from_volumes(*pred_t, iso_value=1.0, device=device)
+            if device == "cuda":
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - t)
+        return {"seconds": statistics.median(times), "peak_added_mib": _peak_mib() - base, "device": device}
     if step == "segments":
         gt_in, pred_in = _frame(grid, things)
         base = _start_peak()
@@ -135,8 +154,12 @@ def _one(step: str, grid: int, things: int, repeats: int) -> dict:
         gt, pred = segments_from_volumes(*gt_in, iso_value=1.0), segments_from_volumes(*pred_in, iso_value=1.0)
         return {"seconds": statistics.median(times), "peak_added_mib": peak,
                 "segments_gt": len(gt), "segments_pred": len(pred),
-                "surface_share": float(np.mean([m.mean() for m, _ in gt.values()]))}
+                "surface_share": float(np.mean([m.size for m, _ in gt.values()])) / grid ** 3}
     gt, pred = _segments(grid, things)
+    if step == "naive":  # the naive update works on dense volumes
+        shape = (grid,) * 3
+        gt = {k: (to_volume(m, shape), c) for k, (m, c) in gt.items()}
+        pred = {k: (to_volume(m, shape), c) for k, (m, c) in pred.items()}
     base = _start_peak()
     times, result = [], None
     for _ in range(repeats):
@@ -157,13 +180,13 @@ def main() -> None:
     parser.add_argument("--grid", type=int, default=256)
     parser.add_argument("--things", type=int, default=12)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--one", choices=["segments", "update", "naive"], help=argparse.SUPPRESS)
+    parser.add_argument("--one", choices=["segments", "segments_torch", "update", "naive"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         print(json.dumps(_one(args.one, args.grid, args.things, args.repeats)))
         return
     rows = {}
-    for step in ("segments", "update", "naive"):
+    for step in ("segments", "segments_torch", "update", "naive"):
         proc = subprocess.run([sys.executable, __file__, "--one", step, "--grid", str(args.grid), "--things",
                                str(args.things), "--repeats", str(args.repeats)],
                               check=True, capture_output=True, text=True)
@@ -171,7 +194,9 @@ def main() -> None:
     seg = rows["segments"]
     print(f"grid {args.grid}^3, {seg['segments_gt']} GT / {seg['segments_pred']} predicted segments, "
           f"mean segment share of the volume {seg['surface_share']:.2%}; median of {args.repeats}")
-    labels = {"segments": "segments_from_volumes (GT+pred)", "update": "PRQ update (ours)",
+    labels = {"segments": "segments_from_volumes (GT+pred)",
+              "segments_torch": f"  same, whole-grid torch ({rows['segments_torch']['device']})",
+              "update": "PRQ update (ours)",
               "naive": "PRQ update (naive per pair)"}
     for step, row in rows.items():
         print(f"{labels[step]:<34}{row['seconds']:8.3f} s   peak +{row['peak_added_mib']:7.1f} MiB")

@@ -14,7 +14,7 @@ import torch
 
 from nvpanoptix3d.engine.predict import to_cpu_float
 from nvpanoptix3d.metrics import PanopticQuality2D, PanopticReconstructionQuality, depth_metrics, segments_from_volumes
-from nvpanoptix3d.metrics.prq import _ClassStats
+from nvpanoptix3d.metrics.prq import _ClassStats, panoptic_from_labels_3d, stuff_classes_3d
 from nvpanoptix3d.network.frustum3d import panoptic_3d
 from nvpanoptix3d.network.postprocess import panoptic_2d
 
@@ -31,6 +31,8 @@ class EvalSettings:
     iso_value_gt: float = 1.0
     iso_value_pred: float = 2.0
     downsample_factor: int = 1
+    num_classes: int = 13
+    stuff_classes_3d: tuple[int, ...] = (10, 11)
 
 
 def settings_from_spec(spec: Any, stage: str) -> EvalSettings:
@@ -38,7 +40,9 @@ def settings_from_spec(spec: Any, stage: str) -> EvalSettings:
     return EvalSettings(stage=stage, num_thing_classes=ds.num_thing_classes, ignore_label=ds.ignore_label,
                         object_mask_threshold=m.object_mask_threshold, overlap_threshold=m.overlap_threshold,
                         mode=m.mode, truncation=m.frustum3d.truncation, iso_value_gt=ds.iso_value,
-                        iso_value_pred=m.frustum3d.iso_recon_value, downsample_factor=ds.downsample_factor)
+                        iso_value_pred=m.frustum3d.iso_recon_value, downsample_factor=ds.downsample_factor,
+                        num_classes=m.sem_seg_head.num_classes,
+                        stuff_classes_3d=stuff_classes_3d(ds.name, ds.num_thing_classes, m.sem_seg_head.num_classes))
 
 
 def gt_segments_2d(semantic: np.ndarray, instance: np.ndarray, num_thing_classes: int,
@@ -59,22 +63,10 @@ def gt_segments_2d(semantic: np.ndarray, instance: np.ndarray, num_thing_classes
     return segs, void
 
 
-def gt_panoptic_3d(semantic: np.ndarray, instance: np.ndarray, num_thing_classes: int) -> tuple[np.ndarray, dict]:
-    """A panoptic id volume from semantic + instance volumes: thing instances keep their ids, each stuff class
-    becomes one segment."""
-    pan = np.zeros(semantic.shape, dtype=np.int64)
-    sem_of: dict[int, int] = {}
-    things = (semantic >= 1) & (semantic <= num_thing_classes) & (instance > 0)
-    for iid in np.unique(instance[things]):
-        region = things & (instance == iid)
-        classes, counts = np.unique(semantic[region], return_counts=True)
-        pan[region] = int(iid)
-        sem_of[int(iid)] = int(classes[counts.argmax()])
-    for cls in np.unique(semantic[semantic > num_thing_classes]):
-        sid = 100_000 + int(cls)
-        pan[semantic == cls] = sid
-        sem_of[sid] = int(cls)
-    return pan, sem_of
+def gt_panoptic_3d(semantic: np.ndarray, instance: np.ndarray,
+                   stuff_classes: tuple[int, ...] = (10, 11)) -> tuple[np.ndarray, dict]:
+    """A panoptic id volume from semantic + instance volumes by TAO's rules (metrics.prq.panoptic_from_labels_3d)."""
+    return panoptic_from_labels_3d(semantic, instance, stuff_classes)
 
 
 @dataclass
@@ -119,7 +111,7 @@ class Evaluator:
                                mode=s.mode)
             pan = pred["panoptic"].numpy()
             gt, void = gt_segments_2d(sem, ins, s.num_thing_classes, s.ignore_label)
-            pq = PanopticQuality2D()
+            pq = PanopticQuality2D(s.num_classes)
             pq.update(gt, {seg["id"]: (pan == seg["id"], seg["category_id"]) for seg in pred["segments"]}, void)
             d_pred = depth[i, 0]
             if d_pred.shape != (h, w):
@@ -132,7 +124,7 @@ class Evaluator:
                                  object_mask_threshold=s.object_mask_threshold, truncation=s.truncation, mode=s.mode)
                 fr = frustum.numpy()
                 gpan, gsem = gt_panoptic_3d(batch["semantic_3d"][i].cpu().numpy(),
-                                            batch["instance_3d"][i].cpu().numpy(), s.num_thing_classes)
+                                            batch["instance_3d"][i].cpu().numpy(), s.stuff_classes_3d)
                 gt3 = segments_from_volumes(gpan, gsem, batch["geometry"][i].cpu().numpy(), fr, s.iso_value_gt,
                                             s.downsample_factor)
                 pr3 = segments_from_volumes(p3["panoptic"].numpy(), {g["id"]: g["category_id"] for g in p3["segments"]},
@@ -158,7 +150,7 @@ class Evaluator:
     def compute(self) -> dict[str, Any]:
         """{"kpi": {PQ, SQ, RQ, AbsRel, RMSE, delta1[, PRQ, RSQ, RRQ, PRQ_th, PRQ_st]}, "per_class": {...},
         "num_samples": n}."""
-        pq = PanopticQuality2D()
+        pq = PanopticQuality2D(self.settings.num_classes)
         prq = PanopticReconstructionQuality(thing_classes=set(range(1, self.settings.num_thing_classes + 1)))
         depth: dict[str, list[float]] = {}
         for rec in self.samples.values():
@@ -178,7 +170,7 @@ class Evaluator:
                 st.fn += fn
                 st.n += n
         r2 = pq.compute()
-        kpi = {"PQ": r2["PQ"], "SQ": r2["SQ"], "RQ": r2["RQ"]}
+        kpi = {"PQ": r2["PQ"], "SQ": r2["SQ"], "RQ": r2["RQ"], "PQ_panopticapi": r2["PQ_panopticapi"]}
         kpi.update({k: float(np.mean(v)) for k, v in depth.items()})
         per_class: dict[str, Any] = {"2d": {str(c): v for c, v in sorted(r2["per_class"].items())}}
         if self.settings.stage == "3d":
