@@ -8,6 +8,7 @@ everything its SKILL.md points at must live inside it. The rules checked here:
   ``compatibility`` (1-500 chars; required here, since the tao-skill CLI must be installed), ``license``,
   ``metadata`` (a map of strings), ``allowed-tools`` (a space-separated string); no other fields;
 - the body (after the frontmatter) is at most 500 lines;
+- every backticked dotted spec key (``train.optim.lr``) is a key of one of the skill's action schemas;
 - every relative reference (a Markdown link, or a backticked path under ``references/``, ``scripts/``,
   ``assets/``, ``evals/``, ``docs/``, ``schemas/`` or ``skills/``) resolves to a file inside the folder;
 - files copied into a skill folder from the rest of the skill directory (``skills/copies.yaml``) are
@@ -30,6 +31,8 @@ MAX_BODY_LINES = 500
 ALLOWED_FIELDS = {"name", "description", "license", "compatibility", "metadata", "allowed-tools"}
 _NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
+_CODE = re.compile(r"`([^`\s]+)`")
+_DOTTED = re.compile(r"^[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+$")
 _TICKED = re.compile(r"`((?:references|scripts|assets|evals|docs|schemas|skills)/[^`\s]+)`")
 COPIES = Path("skills") / "copies.yaml"
 
@@ -87,20 +90,51 @@ def _frontmatter_problems(folder: Path, meta: dict[str, Any]) -> list[str]:
     return out
 
 
-def _reference_problems(folder: Path, body: str) -> list[tuple[str, str]]:
+def _reference_problems(folder: Path, body: str, offset: int = 0) -> list[tuple[str, str]]:
     out = []
     refs = [(m.group(1), "link") for m in _LINK.finditer(body)] + [(m.group(1), "path") for m in _TICKED.finditer(body)]
     for ref, kind in refs:
         target = ref.split("#", 1)[0]
         if not target or re.match(r"^[a-z][a-z0-9+.-]*:", target) or any(c in target for c in "{}<>*$"):
             continue  # URLs, anchors, placeholders and globs are not files of the skill
-        line = body[: body.find(ref)].count("\n") + 1
+        line = body[: body.find(ref)].count("\n") + 1 + offset
         path = (folder / target).resolve()
         if target.startswith("/") or folder.resolve() not in path.parents:
-            out.append((f"body line {line}", f"{kind} `{ref}` points outside the skill folder; copy the file into "
+            out.append((f"SKILL.md line {line}", f"{kind} `{ref}` points outside the skill folder; copy the file into "
                                              "the folder (skills/copies.yaml) and point at the copy"))
         elif not path.exists():
-            out.append((f"body line {line}", f"{kind} `{ref}` does not exist in the skill folder"))
+            out.append((f"SKILL.md line {line}", f"{kind} `{ref}` does not exist in the skill folder"))
+    return out
+
+
+def spec_keys(skill_root: Path) -> tuple[set[str], set[str]]:
+    """(every leaf and section key of the skill directory's action schemas, their top-level names)."""
+    from tao_skill.spec import leaf_schemas  # noqa: PLC0415
+
+    keys: set[str] = set()
+    for path in sorted((Path(skill_root) / "schemas").glob("*.schema.json")):
+        for leaf in leaf_schemas(json.loads(path.read_text(encoding="utf-8"))):
+            parts = leaf.split(".")
+            keys.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+    return keys, {k for k in keys if "." not in k}
+
+
+def _key_problems(body: str, keys: set[str], tops: set[str], offset: int) -> list[tuple[str, str]]:
+    """A backticked dotted spec key (`train.optim.lr`, `gen_trt_engine.tensorrt.data_type=FP16`) that no
+    schema has: agents copy these, so a doc/schema mismatch (NVIDIA's `model.backbone_type`) must fail."""
+    import difflib  # noqa: PLC0415
+
+    out = []
+    for m in _CODE.finditer(body):
+        token = m.group(1).split("=", 1)[0]
+        if not _DOTTED.match(token) or token.split(".")[0] not in tops or token in keys:
+            continue
+        if body[m.end():m.end() + 4].strip().startswith(("→", "->")):
+            continue  # a misspelling shown on purpose: "`train.num_epoch` → `train.num_epochs`"
+        close = difflib.get_close_matches(token, sorted(keys), n=1)
+        line = body[: m.start()].count("\n") + 1 + offset
+        out.append((f"SKILL.md line {line}", f"`{token}` is not a spec key of any action"
+                                            + (f" (did you mean `{close[0]}`?)" if close else "")))
     return out
 
 
@@ -177,14 +211,15 @@ def sync_copies(skill_root: Path) -> list[str]:
     return written
 
 
-def check_skill(folder: Path) -> list[Problem]:
-    """Every problem of one skill folder."""
+def check_skill(folder: Path, keys: tuple[set[str], set[str]] | None = None) -> list[Problem]:
+    """Every problem of one skill folder; ``keys`` (from :func:`spec_keys`) also checks the spec keys it names."""
     folder = Path(folder)
     skill = folder.name
     path = folder / "SKILL.md"
     if not path.is_file():
         return [Problem(skill, "SKILL.md", "missing")]
-    meta, body, problem = split_frontmatter(path.read_text(encoding="utf-8"))
+    text = path.read_text(encoding="utf-8")
+    meta, body, problem = split_frontmatter(text)
     if problem:
         return [Problem(skill, "SKILL.md frontmatter", problem)]
     out = [Problem(skill, "SKILL.md frontmatter", p) for p in _frontmatter_problems(folder, meta)]
@@ -192,7 +227,10 @@ def check_skill(folder: Path) -> list[Problem]:
     if lines > MAX_BODY_LINES:
         out.append(Problem(skill, "SKILL.md", f"the body has {lines} lines; keep it at most {MAX_BODY_LINES} and "
                                               "move detail into references/"))
-    out += [Problem(skill, where, msg) for where, msg in _reference_problems(folder, body)]
+    offset = text.count("\n") - body.count("\n")
+    out += [Problem(skill, where, msg) for where, msg in _reference_problems(folder, body, offset)]
+    if keys is not None:
+        out += [Problem(skill, where, msg) for where, msg in _key_problems(body, *keys, offset)]
     out += [Problem(skill, where, msg) for where, msg in _evals_problems(folder, str(meta.get("name")))]
     return out
 
@@ -200,5 +238,6 @@ def check_skill(folder: Path) -> list[Problem]:
 def check_all(skill_root: Path) -> tuple[list[str], list[Problem]]:
     """(skill folders checked, problems) for ``<skill_root>/skills/*/``, the copies included."""
     folders = sorted(p.parent for p in (Path(skill_root) / "skills").glob("*/SKILL.md"))
-    problems = [p for f in folders for p in check_skill(f)] + copy_problems(skill_root)
+    keys = spec_keys(skill_root)
+    problems = [p for f in folders for p in check_skill(f, keys if keys[0] else None)] + copy_problems(skill_root)
     return [str(f) for f in folders], problems

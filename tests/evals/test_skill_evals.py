@@ -1,21 +1,40 @@
-"""Offline agent evals: each request's prescribed `tao-skill` call, run with --dry-run --json, yields the
-expected plan (skills/tao-train-nvpanoptix3d/evals/cases.yaml)."""
+"""Offline agent evals in NVIDIA's evals.json format (id, question, expected_skill, ground_truth,
+expected_behavior) for every skill: each entry's prescribed `tao-skill` call (``tao_skill.call``) runs with
+--dry-run --json in an isolated workspace, and the plan (or error document) must say what
+``tao_skill.expect`` says.
+
+Placeholders in a call: {question} the entry's question (passed as --request), {data} a local dataset root,
+{ptm} a checkpoint file, {parent_train} / {parent_export} / {parent_engine} ids of finished jobs.
+expect: exit_code; plan (dotted paths into the plan, spec.* into the resolved spec); mappings (spec key ->
+spec_params function); errors (keys that must be reported); suggestion; search_space / not_searched (keys);
+ranges ({key: [low, high]}); choices ({key: [...]}).
+"""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tao_skill.jobs import JobStore
 
 REPO = Path(__file__).resolve().parents[2]
-CASES = yaml.safe_load((REPO / "skills" / "tao-train-nvpanoptix3d" / "evals" / "cases.yaml").read_text())["cases"]
+EVALS = sorted((REPO / "skills").glob("*/evals/evals.json"))
+CASES = [(path.parent.parent.name, case) for path in EVALS for case in json.loads(path.read_text())]
+
+
+def test_every_skill_has_evals_covering_its_workflows():
+    skills = {p.parent.name for p in (REPO / "skills").glob("*/SKILL.md")}
+    assert {p.parent.parent.name for p in EVALS} == skills
+    nv = [c for s, c in CASES if s == "tao-train-nvpanoptix3d"]
+    actions = {c["tao_skill"]["call"][2] for c in nv}
+    assert actions >= {"train", "evaluate", "inference", "export", "gen_trt_engine"}
+    flags = {a for c in nv for a in c["tao_skill"]["call"] if a.startswith("--")}
+    assert flags >= {"--parent-job", "--ptm", "--resume", "--results-dir", "--request", "--automl-policy"}
+    assert any(any("\u4e00" <= ch <= "\u9fff" for ch in c["question"]) for c in nv)
+    assert len({c["id"] for _, c in CASES}) == len(CASES)
 
 
 @pytest.fixture(scope="module")
@@ -26,21 +45,25 @@ def world(tmp_path_factory):
                 "images.tar.gz"):
         (data / rel).parent.mkdir(parents=True, exist_ok=True)
         (data / rel).write_bytes(b"placeholder")
+    ptm = root / "pretrained.pth"
+    ptm.write_bytes(b"weights")
     workspace = root / "ws"
     store = JobStore(workspace)
     ids = {}
     for name, action, files in (("parent_train", "train", ["model_epoch_000_step_00004.pth"]),
-                                ("parent_export", "export", ["model_2d.onnx", "model_3d.onnx"])):
+                                ("parent_export", "export", ["model_2d.onnx", "model_3d.onnx"]),
+                                ("parent_engine", "gen_trt_engine", ["engines/model_2d.engine",
+                                                                     "engines/model_3d.engine"])):
         job_id = store.new_id(action) + name[-3:]
         results = store.job_dir(job_id) / "results"
         store.create(job_id=job_id, parent_id=None, network="nvpanoptix3d", action=action, route="direct",
                      results_dir=results, results_uri=None, plan={})
-        results.mkdir(parents=True, exist_ok=True)
         for f in files:
+            (results / f).parent.mkdir(parents=True, exist_ok=True)
             (results / f).write_bytes(b"weights")
         store.update(job_id, status="done", finished=time.time(), exit_code=0)
         ids[name] = job_id
-    return {"data": str(data), "workspace": workspace, **ids}
+    return {"data": str(data), "ptm": str(ptm), "workspace": workspace, **ids}
 
 
 def _get(doc, dotted):
@@ -50,24 +73,31 @@ def _get(doc, dotted):
     return node
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
-def test_eval_case(case, world):
-    ctx = {"request": case["request"], "data": world["data"], "parent_train": world["parent_train"],
-           "parent_export": world["parent_export"]}
-    call = [str(a).format(**ctx) for a in case["call"]]
-    argv = [sys.executable, "-c", "import sys; from tao_skill.cli import main; sys.exit(main())", *call,
-            "--workspace", str(world["workspace"]), "--dry-run", "--json"]
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60)
-    expect = case["expect"]
-    assert proc.returncode == expect["exit_code"], proc.stdout + proc.stderr
-    doc = json.loads(proc.stdout)
+@pytest.mark.parametrize(("skill", "case"), CASES, ids=[f"{s}:{c['id']}" for s, c in CASES])
+def test_eval_case(skill, case, world, tao):
+    assert case["expected_skill"] == skill and case["expected_behavior"] and case["ground_truth"]
+    ctx = {"question": case["question"], "data": world["data"], "ptm": world["ptm"],
+           "parent_train": world["parent_train"], "parent_export": world["parent_export"],
+           "parent_engine": world["parent_engine"]}
+    call = [str(a).format(**ctx) for a in case["tao_skill"]["call"]]
+    res = tao(*call, "--workspace", str(world["workspace"]), "--dry-run", "--json")
+    expect = case["tao_skill"]["expect"]
+    assert res.code == expect["exit_code"], res.out + res.err
+    doc = res.doc
     for key, value in expect.get("plan", {}).items():
+        value = value.format(**ctx) if isinstance(value, str) else value
         assert _get(doc, key) == value, f"{key}: {_get(doc, key)!r} != {value!r}"
     mapped = {m["key"]: m["function"] for m in doc.get("mappings", [])}
     for key, fn in expect.get("mappings", {}).items():
         assert mapped.get(key) == fn, f"{key} not mapped by {fn}: {doc.get('mappings')}"
     if "errors" in expect:
-        keys = {e["key"] for e in doc["errors"]}
-        assert set(expect["errors"]) <= keys, doc["errors"]
+        assert set(expect["errors"]) <= {e["key"] for e in doc["errors"]}, doc["errors"]
     if "suggestion" in expect:
-        assert expect["suggestion"] in {e.get("suggestion") for e in doc["errors"]}
+        assert expect["suggestion"] in {e.get("suggestion") for e in doc["errors"]}, doc["errors"]
+    space = {p["key"]: p for p in (doc.get("automl") or {}).get("search_space", [])}
+    assert set(expect.get("search_space", [])) <= set(space), list(space)
+    assert not set(expect.get("not_searched", [])) & set(space), list(space)
+    for key, (low, high) in expect.get("ranges", {}).items():
+        assert (space[key]["low"], space[key]["high"]) == pytest.approx((low, high))
+    for key, choices in expect.get("choices", {}).items():
+        assert space[key]["choices"] == choices
