@@ -101,6 +101,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         module_name, fn_name = ACTIONS[args.action]
         run = getattr(importlib.import_module(module_name), fn_name)
         run(spec, results_dir)
+        if global_rank() == 0:  # report.html of train/evaluate/inference (never fails the action)
+            from nvpanoptix3d.report import report_after_action  # noqa: PLC0415
+
+            report_after_action(spec, results_dir, args.action)
     except (EngineError, DataError) as exc:
         log.error("%s failed: %s", args.action, _one_line(exc)) if log.handlers else \
             print(f"error: {args.action} failed: {_one_line(exc)}", file=sys.stderr)

@@ -151,9 +151,11 @@ class PanoptixModule(pl.LightningModule):
         bs = batch["image"].shape[0]
         self.log("train_loss", losses["loss"].detach(), prog_bar=True, batch_size=bs, sync_dist=False)
         self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"], prog_bar=True, batch_size=bs)
-        # every loss term of the final prediction (deep-supervision copies ``<term>_<i>`` would triple the logs)
+        # every loss term (3D: one per level, ``<term>_<i>``); in the 2D stage ``<term>_<i>`` are the
+        # decoder layers' deep-supervision copies, left out (they would multiply the logs by dec_layers)
         terms = {f"train/{k}": v.detach() for k, v in losses.items()
-                 if k != "loss" and torch.is_tensor(v) and v.numel() == 1 and not _AUX_TERM.search(k)}
+                 if k != "loss" and torch.is_tensor(v) and v.numel() == 1
+                 and (self.stage == "3d" or not _AUX_TERM.search(k))}
         if terms:
             self.log_dict(terms, batch_size=bs, sync_dist=False)
         return losses["loss"]

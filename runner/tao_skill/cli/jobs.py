@@ -204,3 +204,7 @@ def register(cli: click.Group) -> None:
         app.emit({"ok": True, "job_id": job_id, "status": status, "signalled": signalled},
                  f"job {job_id}: {status}" + (" (process stopped)" if signalled else ""))
         return 0
+
+    from tao_skill.cli.report import register_report  # noqa: PLC0415 - `jobs report`, in its own module
+
+    register_report(jobs)

@@ -1,0 +1,138 @@
+"""report.html of train and inference jobs, the static mesh preview, and the page in a real browser (headless
+Chromium draws the 3D view: the canvas holds pixels of the mesh's colours)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from nvpanoptix3d.engine.outputs import read_ply
+from nvpanoptix3d.report.page import VIEWER_BACKGROUND, depth_colormap
+from nvpanoptix3d.report.preview import BACKGROUND, render
+
+from .conftest import make_spec, run_action, write_spec
+
+NOTES = Path(os.environ.get("TAO_SKILL_REPORT_SHOTS", "")) if os.environ.get("TAO_SKILL_REPORT_SHOTS") else None
+
+
+@pytest.fixture(scope="module")
+def inferred(tiny_data, trained_3d, tmp_path_factory) -> Path:
+    """results folder of an inference of the tiny 3D checkpoint on two images (the entrypoint writes the report)."""
+    res = tmp_path_factory.mktemp("inferred")
+    images = res / "images"
+    with tarfile.open(tiny_data / "images.tar.gz") as tf:
+        members = sorted((m for m in tf.getmembers() if m.isfile()), key=lambda m: m.name)[:2]
+        tf.extractall(images, members=members, filter="data")
+    spec = write_spec(res / "spec.yaml", make_spec(tiny_data, res, **{
+        "dataset.enable_3d": True, "inference.checkpoint": str(trained_3d / "latest.pth"),
+        "inference.images_dir": str(images)}))
+    assert run_action("inference", spec) == 0
+    return res
+
+
+def test_inference_report_is_one_offline_page_with_every_view(inferred):
+    page = (inferred / "report.html").read_text()
+    # nothing is fetched: no external script, style, image or link
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
+    assert "<script src" not in page and "<link" not in page
+    index = __import__("json").loads((inferred / "inference" / "index.json").read_text())
+    assert len(index["images"]) == 2
+    for i, entry in enumerate(index["images"]):
+        assert entry["name"] in page
+        assert f'id="mesh-{i}"' in page and f'data-mesh="mesh-{i}"' in page
+        preview = inferred / "inference" / f"{entry['name']}_mesh_preview.png"
+        img = np.asarray(Image.open(preview).convert("RGB"))
+        assert img.shape == (360, 964, 3)
+        _, _, colors = read_ply(inferred / "inference" / entry["files"]["mesh"])
+        assert (img != BACKGROUND).any(axis=2).mean() > 0.02  # the mesh covers part of both views
+    assert page.count("<figure>") >= 2 * 5  # input, overlay, depth, 3D view, preview per image
+    assert "var THREE=" in page and "OrbitControls" in page
+
+
+def test_train_report_has_curves_and_per_class_table(trained_3d):
+    page = (trained_3d / "report.html").read_text()
+    assert 'id="curves"' in page and "training loss per step" in page and "learning rate per parameter group" in page
+    assert page.count("<svg") >= 3 and 'id="per-class"' in page and "<h3>3D</h3>" in page
+    assert "<canvas" not in page  # no mesh, no viewer bundle
+    assert "var THREE=" not in page
+
+
+def test_preview_shows_the_nearer_surface_in_its_colour():
+    # two squares facing the camera: red at 2 m in front of a larger blue one at 3 m
+    def square(z, half, color):
+        v = np.array([[-half, -half, z], [half, -half, z], [half, half, z], [-half, half, z]], np.float32)
+        return v, np.array([[0, 1, 2], [0, 2, 3]]), np.tile(np.array(color, np.uint8), (4, 1))
+
+    (v1, f1, c1), (v2, f2, c2) = square(2.0, 0.3, (220, 30, 30)), square(3.0, 1.0, (30, 30, 220))
+    img = render(np.concatenate([v1, v2]), np.concatenate([f1, f2 + 4]), np.concatenate([c1, c2]), size=(200, 150))
+    center = img[75, 100].astype(int)
+    assert center[0] > 150 and center[2] < 60  # red wins where both project
+    red = (img[..., 0] > 100) & (img[..., 2] < 60)
+    blue = (img[..., 2] > 100) & (img[..., 0] < 60)
+    assert blue.sum() > red.sum() > 100  # the blue square shows around the red one
+    assert (img[0, 0] == BACKGROUND).all()
+
+
+def test_depth_colormap_near_is_bright_far_is_dark():
+    d = np.array([[1.0, 2.0, 3.0, 0.0]], np.float32)
+    rgb = depth_colormap(d).astype(int)
+    assert rgb[0, 0].sum() > rgb[0, 2].sum() and (rgb[0, 3] == 0).all()
+
+
+# ------------------------------------------------------------------------------------------ real browser
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    if os.geteuid() == 0 and shutil.which("apt-get"):  # CI images: install the Debian package once
+        subprocess.run(["apt-get", "install", "-y", "-q", "chromium"], capture_output=True, timeout=600)
+        if shutil.which("chromium"):
+            return shutil.which("chromium")
+    pytest.skip("headless Chromium is not installed (Debian: apt-get install chromium; .ci/run installs it)")
+
+
+def screenshot(page: Path, out: Path, size: tuple[int, int] = (1400, 1000)) -> np.ndarray:
+    cmd = [_chromium(), "--headless", "--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
+           "--hide-scrollbars", "--force-device-scale-factor=1", f"--window-size={size[0]},{size[1]}",
+           "--virtual-time-budget=8000", f"--user-data-dir={out.parent / 'chromium-profile'}",
+           f"--screenshot={out}", page.resolve().as_uri()]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert out.exists(), proc.stderr[-2000:]
+    return np.asarray(Image.open(out).convert("RGB")).astype(np.int64)
+
+
+def test_report_renders_in_headless_chromium_with_the_mesh_visible(inferred, tmp_path):
+    from scipy import ndimage
+
+    shot = screenshot(inferred / "report.html", tmp_path / "report.png")
+    assert shot.std() > 20 and len(np.unique(shot.reshape(-1, 3), axis=0)) > 500  # not blank
+    bg = np.array([int(VIEWER_BACKGROUND[i:i + 2], 16) for i in (1, 3, 5)])
+    labels, _ = ndimage.label((shot == bg).all(axis=2))
+    sizes = np.bincount(labels.ravel())
+    sizes[0] = 0
+    canvas = ndimage.find_objects((labels == sizes.argmax()).astype(int))[0]
+    h, w = canvas[0].stop - canvas[0].start, canvas[1].stop - canvas[1].start
+    assert (h, w) == (270, 360), "the first 3D view is not where the page puts it"
+    region = shot[canvas]
+    drawn = region[~(region == bg).all(axis=2)].astype(np.float64)
+    assert len(drawn) > 0.03 * h * w, "the 3D canvas drew nothing (WebGL failed?)"
+    index = __import__("json").loads((inferred / "inference" / "index.json").read_text())
+    _, _, colors = read_ply(inferred / "inference" / index["images"][0]["files"]["mesh"])
+    mesh = np.unique(colors, axis=0).astype(np.float64)
+
+    def chroma(a: np.ndarray) -> np.ndarray:
+        return a / np.maximum(a.sum(-1, keepdims=True), 1)
+
+    # shading scales a colour, so its chromaticity stays: most drawn pixels have one of the mesh's colours
+    dist = np.abs(chroma(drawn)[:, None, :] - chroma(mesh)[None]).max(-1).min(1)
+    assert (dist < 0.03).mean() > 0.8
+    if NOTES is not None:  # maintainers: keep the screenshot (the note of issue 22 describes it)
+        shutil.copy(tmp_path / "report.png", NOTES / "report_inference.png")
