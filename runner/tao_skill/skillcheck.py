@@ -186,7 +186,7 @@ def copy_problems(skill_root: Path) -> list[Problem]:
             if not src.is_file():
                 out.append(Problem(skill, str(COPIES), f"source `{source}` of `{dest}` does not exist"))
             elif not dst.is_file() or dst.read_bytes() != src.read_bytes():
-                out.append(Problem(skill, dest, f"differs from its source `{source}`; run `tao-skill skills sync`"))
+                out.append(Problem(skill, dest, f"differs from its source `{source}`; run `tao-skill schemas generate` (or `tao-skill skills sync`)"))
     return out
 
 

@@ -122,4 +122,13 @@ def generate_skill_docs(skill_dir: Path, info: dict, outputs: dict[str, str]) ->
         text = path.read_text(encoding="utf-8")
         if _BLOCK.search(text):
             result[str(path.relative_to(skill_dir))] = render(text, info, schemas)
+    # Files copied into skill folders (skills/copies.yaml) so each folder is self-contained when installed
+    # alone: regenerated with the tables, so `schemas check` catches a copy that drifted from its source.
+    from tao_skill.skillcheck import load_copies  # noqa: PLC0415
+
+    for skill, table in load_copies(Path(skill_dir)).items():
+        for dest, source in table.items():
+            src = Path(skill_dir) / source
+            if src.is_file():
+                result[f"skills/{skill}/{dest}"] = src.read_text(encoding="utf-8")
     return result
