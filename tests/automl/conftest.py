@@ -69,3 +69,86 @@ def children(tao, parent: str) -> list[dict]:
     res = tao("jobs", "list", "--parent", parent, "--json")
     assert res.code == 0, res.out
     return res.doc["jobs"]
+
+
+# ------------------------------------------------------------------------------------- a real PostgreSQL
+PG_REQUIRED_ENV = "TAO_SKILL_REQUIRE_POSTGRES"  # set by .ci/run: a missing server fails instead of skipping
+
+
+def _pg_bin() -> Path | None:
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).resolve().parent
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return versions[-1].parent if versions else None
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL cluster bound to 127.0.0.1 (initdb + pg_ctl; run as `postgres` when we are root,
+    since the server refuses to run as root). ``stop()``/``start()`` simulate an outage."""
+
+    def __init__(self, bindir: Path) -> None:
+        import pwd
+        import socket
+        import tempfile
+
+        self.bindir = bindir
+        self.root = Path(tempfile.mkdtemp(prefix="tao-pg-"))  # not under pytest's 0700 root-only folder
+        self.data, self.log = self.root / "data", self.root / "server.log"
+        self.user = None
+        if os.geteuid() == 0:
+            self.user = "postgres" if _has_user("postgres") else "nobody"
+            pw = pwd.getpwnam(self.user)
+            os.chown(self.root, pw.pw_uid, pw.pw_gid)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self._pg("initdb", "-D", str(self.data), "-U", "tao", "-A", "trust", "-E", "UTF8", "--no-sync")
+        self.start()
+        self._pg("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "tao", "studies")
+        self.url = f"postgresql://tao@127.0.0.1:{self.port}/studies"
+
+    def _pg(self, tool: str, *args: str) -> None:
+        res = subprocess.run([str(self.bindir / tool), *args], capture_output=True, text=True, user=self.user,
+                             cwd=str(self.root), timeout=120)
+        if res.returncode != 0:
+            raise RuntimeError(f"{tool} failed: {res.stderr[-2000:]}")
+
+    def start(self) -> None:
+        self._pg("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-o",
+                 f"-h 127.0.0.1 -p {self.port} -k {self.root} -F", "start")
+
+    def stop(self) -> None:
+        self._pg("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def close(self) -> None:
+        try:
+            self.stop()
+        except RuntimeError:
+            pass
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _has_user(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server for the session (skipped without the Debian package unless CI requires it)."""
+    bindir = _pg_bin()
+    if bindir is None:
+        if os.environ.get(PG_REQUIRED_ENV):
+            pytest.fail("PostgreSQL is not installed (apt-get install -y postgresql)")
+        pytest.skip("PostgreSQL is not installed (apt-get install -y postgresql)")
+    server = PostgresServer(bindir)
+    try:
+        yield server
+    finally:
+        server.close()

@@ -82,21 +82,41 @@ def _runner(plan: dict[str, Any], workspace: Path, job_id: str, settings: dict[s
                        out=open(os.devnull, "w"), say=say)  # noqa: SIM115 - lives as long as the process
 
 
-def _counts(t: optuna.trial.FrozenTrial) -> bool:
-    """Whether a trial uses the budget: started (not merely enqueued) and not skipped."""
-    return t.state != optuna.trial.TrialState.WAITING and not t.user_attrs.get("skipped")
+def _counts(t: optuna.trial.FrozenTrial, retried: set[int] = frozenset()) -> bool:
+    """Whether a trial uses the budget: started (not merely enqueued), not skipped, and not a trial whose
+    heartbeat stopped and that Optuna's retry callback enqueued again (its retry counts instead)."""
+    return (t.state != optuna.trial.TrialState.WAITING and not t.user_attrs.get("skipped")
+            and t.number not in retried)
+
+
+def _retried(trials: list[optuna.trial.FrozenTrial]) -> set[int]:
+    out = set()
+    for t in trials:
+        number = optuna.storages.RetryHeartbeatStaleTrialCallback.retried_trial_number(t)
+        if number is not None:
+            out.add(number)
+    return out
 
 
 def _counted(study: optuna.Study) -> int:
-    return sum(1 for t in study.get_trials(deepcopy=False) if _counts(t))
+    trials = study.get_trials(deepcopy=False)
+    retried = _retried(trials)
+    return sum(1 for t in trials if _counts(t, retried))
+
+
+def _finished_elsewhere(exc: BaseException) -> bool:
+    """Optuna's refusal to tell a trial another process already finished (its heartbeat looked stale)."""
+    return isinstance(exc, optuna.exceptions.UpdateFinishedTrialError) or (
+        isinstance(exc, ValueError) and str(exc).startswith("Cannot tell a "))
 
 
 def _optimize(study: optuna.Study, runner: TrialRunner, max_trials: int, timeout: float | None) -> None:
     """Run trials in this process until the study's budget (shared by every worker) is spent."""
 
     def objective(trial: optuna.Trial) -> float:
-        earlier = sum(1 for t in study.get_trials(deepcopy=False)
-                      if t.number < trial.number and _counts(t))
+        trials = study.get_trials(deepcopy=False)
+        retried = _retried(trials)
+        earlier = sum(1 for t in trials if t.number < trial.number and _counts(t, retried))
         if earlier >= max_trials:  # another worker took the last slot between our check and ask
             trial.set_user_attr("skipped", "the trial budget was spent by other trials")
             study.stop()
@@ -107,11 +127,25 @@ def _optimize(study: optuna.Study, runner: TrialRunner, max_trials: int, timeout
         if _counted(study) >= max_trials or runner.store.get(runner.automl_job_id).status == "canceled":
             study.stop()
 
-    remaining = max_trials - _counted(study)
-    if remaining <= 0:
-        runner.say(f"the budget of {max_trials} trials is spent; nothing to run (raise it with --max-trials)")
-        return
-    study.optimize(objective, n_trials=remaining, timeout=timeout, catch=(TrialFailed,), callbacks=[stop_when_spent])
+    first = True
+    while True:
+        remaining = max_trials - _counted(study)
+        if remaining <= 0:
+            if first:
+                runner.say(f"the budget of {max_trials} trials is spent; nothing to run (raise it with --max-trials)")
+            return
+        first = False
+        try:
+            study.optimize(objective, n_trials=remaining, timeout=timeout, catch=(TrialFailed,),
+                           callbacks=[stop_when_spent])
+            return
+        except (ValueError, optuna.exceptions.UpdateFinishedTrialError) as exc:
+            if not _finished_elsewhere(exc):
+                raise
+            # another process failed our trial for a stale heartbeat (and Optuna enqueued a retry): go on
+            runner.say(f"a trial run here was already finished by another process ({exc}); going on")
+            if runner.store.get(runner.automl_job_id).status == "canceled":
+                return
 
 
 def _wait_for_others(study: optuna.Study, say: Callable[[str], None]) -> None:

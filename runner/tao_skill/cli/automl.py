@@ -10,6 +10,17 @@ from pathlib import Path
 import click
 
 from tao_skill.cli.options import JSON_OPTION, WORKSPACE_OPTION, workspace_path
+from tao_skill.errors import RunnerError
+
+
+def _checked(storage: str | None) -> str | None:
+    """The same rule as `run --storage`: no password in a URL on a command line (never echoed)."""
+    from tao_skill.automl.settings import check_storage  # noqa: PLC0415
+
+    err = check_storage(storage)
+    if err:
+        raise RunnerError(err)
+    return storage
 
 
 def _human_status(doc: dict) -> str:
@@ -54,7 +65,7 @@ def register(cli: click.Group) -> None:
         from tao_skill.automl.launcher import status  # noqa: PLC0415
 
         app.json_mode = json_mode
-        doc = status(study_id, workspace_path(workspace), storage=storage)
+        doc = status(study_id, workspace_path(workspace), storage=_checked(storage))
         app.emit({"ok": True, **doc}, _human_status(doc))
         return 0
 
@@ -94,7 +105,7 @@ def register(cli: click.Group) -> None:
         from tao_skill.automl.launcher import worker  # noqa: PLC0415
 
         app.json_mode = json_mode
-        doc = worker(study_id, workspace_path(workspace), storage=storage)
+        doc = worker(study_id, workspace_path(workspace), storage=_checked(storage))
         ran = ", ".join(f"#{t['number']} {t['state']}" for t in doc["trials_run_here"]) or "none"
         app.emit(doc, f"worker on study {doc['study']}: trials run here: {ran}")
         return 130 if doc["interrupted"] else 0
