@@ -10,11 +10,11 @@ Streams are looked up at call time (not at construction) so click's ``CliRunner`
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any, NoReturn, TextIO
 
-from tao_skill.errors import EXIT_INVALID, ErrorItem, RunnerError
+from tao_skill.errors import EXIT_INVALID, ErrorItem, RunnerError, first_recorded, reset_recorded
+from tao_skill.yamlio import dumps
 
 
 class Application:
@@ -27,6 +27,7 @@ class Application:
     def __init__(self, *, json_mode: bool = False) -> None:
         self.json_mode = json_mode
         self.emitted = False
+        reset_recorded()
 
     @property
     def log_stream(self) -> TextIO:
@@ -48,7 +49,7 @@ class Application:
     def emit(self, doc: dict[str, Any], human: str | None = None) -> None:
         """The command's result: ``doc`` as JSON in JSON mode, else ``human`` (when given) as text."""
         if self.json_mode:
-            sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
+            sys.stdout.write(dumps(doc) + "\n")
             sys.stdout.flush()
             self.emitted = True
         elif human is not None:
@@ -59,11 +60,17 @@ class Application:
         raise RunnerError(message, code)
 
     def fail(self, exc: RunnerError) -> int:
-        """Render ``exc`` (JSON error document or an indented list on stderr) and return its exit code."""
+        """Render ``exc`` (JSON error document or an indented list on stderr) and return its exit code.
+
+        When this command recorded a job before failing (a staging failure, an entrypoint that cannot
+        start), the document carries its ``job_id`` and ``log``.
+        """
+        recorded = first_recorded()
+        if recorded and not exc.job_id:
+            exc.job_id, exc.log = recorded[0], exc.log or recorded[1]
         if self.json_mode:
             if not self.emitted:  # one document on stdout, even when a result was printed already
-                sys.stdout.write(json.dumps({"ok": False, "exit_code": exc.code,
-                                             "errors": [e.as_dict() for e in exc.errors]}, indent=2, default=str) + "\n")
+                sys.stdout.write(dumps(exc.document()) + "\n")
                 sys.stdout.flush()
                 self.emitted = True
             else:
@@ -74,6 +81,8 @@ class Application:
             print(f"error ({n} problem{'s' if n != 1 else ''}):", file=sys.stderr)
             for err in exc.errors:
                 print(f"  - {err}", file=sys.stderr)
+            if exc.job_id:
+                print(f"job {exc.job_id}" + (f"; log {exc.log}" if exc.log else ""), file=sys.stderr)
         return exc.code
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from tao_skill.errors import ErrorItem, RunnerError
+from tao_skill.errors import ErrorItem, RunnerError, note_recorded
 
 #: pruned: an AutoML trial stopped early; lost: the runner that owned a pending/running job died (resumable).
 STATUSES = ("pending", "running", "done", "failed", "canceled", "pruned", "lost")
@@ -150,6 +150,7 @@ class JobStore:
                 (job_id, parent_id, network, action, route, "pending", time.time(), str(job_dir), str(results_dir),
                  results_uri, json.dumps(plan)),
             )
+        note_recorded(job_id, str(job_dir / "log.txt"))  # a later error document of this command names the job
         return self.get(job_id)
 
     def update(self, job_id: str, **fields: Any) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tao_skill.errors import ErrorItem, RunnerError
-from tao_skill.yamlio import YAMLError, load_yaml
+from tao_skill.yamlio import InputError, load_file, load_yaml_file
 
 SKILL_INFO = Path("references") / "skill_info.yaml"
 
@@ -53,8 +53,7 @@ class Skill:
         """A generated file parsed once per process (JSON for *.json, else YAML); errors propagate."""
         cache = self.__dict__.setdefault("_files", {})
         if path not in cache:
-            text = path.read_text()
-            cache[path] = json.loads(text) if path.suffix == ".json" else load_yaml(text)
+            cache[path] = load_file(path, what=f"{self.network} skill file")
         return cache[path]
 
     def schema_path(self, action: str) -> Path:
@@ -68,11 +67,11 @@ class Skill:
         path = self.schema_path(action)
         try:
             return self._parsed(path)
-        except FileNotFoundError:
-            raise RunnerError(ErrorItem(None, f"{path} is missing; generate it with `tao-skill schemas generate`",
-                                        expected="a generated schema")) from None
-        except json.JSONDecodeError as exc:
-            raise RunnerError(f"{path} is not valid JSON ({exc}); regenerate with `tao-skill schemas generate`") from None
+        except InputError as exc:
+            if exc.kind == "missing":
+                raise RunnerError(ErrorItem(None, f"{path} is missing; generate it with `tao-skill schemas generate`",
+                                            expected="a generated schema")) from None
+            raise RunnerError(f"{exc} (regenerate with `tao-skill schemas generate`)") from None
 
     def schema_or_generated(self, action: str) -> tuple[dict[str, Any], str | None]:
         """The action's schema, and None; or, when the file is missing or broken, the schema generated in
@@ -95,10 +94,10 @@ class Skill:
         path = self.template_path(action)
         try:
             data = self._parsed(path)
-        except FileNotFoundError:
-            raise RunnerError(f"{path} is missing; generate it with `tao-skill schemas generate`") from None
-        except YAMLError as exc:
-            raise RunnerError(f"{path} is not valid YAML ({exc}); regenerate with `tao-skill schemas generate`") from None
+        except InputError as exc:
+            if exc.kind == "missing":
+                raise RunnerError(f"{path} is missing; generate it with `tao-skill schemas generate`") from None
+            raise RunnerError(f"{exc} (regenerate with `tao-skill schemas generate`)") from None
         if not isinstance(data, dict):
             raise RunnerError(f"{path} must hold a mapping; regenerate with `tao-skill schemas generate`")
         return data
@@ -111,7 +110,7 @@ class Skill:
         for path in (self.schema_path("train"), self.template_path("train")):
             try:
                 data = self._parsed(path)
-            except (OSError, ValueError, YAMLError):
+            except RunnerError:
                 data = None
             if not isinstance(data, dict):
                 return ("AutoML is enabled but not runnable for this model until schemas are generated "
@@ -133,17 +132,46 @@ def _generate_in_memory(root: Path) -> dict[str, str]:
 
 
 def load_skill_dir(root: Path) -> Skill:
+    typed = root
     root = Path(root).resolve()
     path = root / SKILL_INFO
+    if root.exists() and not root.is_dir():
+        raise RunnerError(ErrorItem("--skill-dir", f"--skill-dir {typed} is a file, expected a skill directory "
+                                                   f"(holding {SKILL_INFO})", expected="a directory", got=str(typed)))
     try:
-        info = load_yaml(path.read_text())
-    except FileNotFoundError:
-        raise RunnerError(f"{root} is not a skill directory: {SKILL_INFO} is missing") from None
-    except YAMLError as exc:
-        raise RunnerError(f"{path} is not valid YAML: {exc}") from None
-    if not isinstance(info, dict) or "network_arch" not in info:
-        raise RunnerError(f"{path} must be a mapping with `network_arch`")
+        info = load_yaml_file(path, what="skill file", key="--skill-dir")
+    except InputError as exc:
+        if exc.kind == "missing":
+            raise RunnerError(ErrorItem("--skill-dir", f"{typed} is not a skill directory: {SKILL_INFO} is missing",
+                                        expected=f"a directory holding {SKILL_INFO}", got=str(typed))) from None
+        raise
+    problem = _info_problem(info)
+    if problem:
+        raise RunnerError(ErrorItem("--skill-dir", f"{path}: {problem}", got=str(typed)))
     return Skill(root, info)
+
+
+def _info_problem(info: Any) -> str | None:
+    """Why a parsed skill_info.yaml cannot drive the runner (None when its shape is usable)."""
+    if not isinstance(info, dict):
+        return f"must be a mapping, not a {type(info).__name__}"
+    if not isinstance(info.get("network_arch"), str) or not info["network_arch"]:
+        return "`network_arch` must be a non-empty string"
+    actions = info.get("actions", {})
+    if not isinstance(actions, dict):
+        return "`actions` must be a mapping of action names"
+    for name, action in actions.items():
+        if not isinstance(action, dict):
+            return f"`actions.{name}` must be a mapping"
+        command = action.get("command")
+        if command is not None and (not isinstance(command, list) or not all(isinstance(a, str) for a in command)):
+            return f"`actions.{name}.command` must be a list of strings"
+        if not isinstance(action.get("inputs", {}), dict):
+            return f"`actions.{name}.inputs` must be a mapping"
+    for section in ("data_sources", "spec_params", "spec_shorthand_keys", "spec_templates", "tools"):
+        if not isinstance(info.get(section, {}), dict):
+            return f"`{section}` must be a mapping"
+    return None
 
 
 def discover(skill_dir: Path | None = None) -> dict[str, Skill]:

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import copy
 import difflib
-import json
 import re
 from pathlib import Path
 from typing import Any, Iterable
 
 from tao_skill.errors import ErrorItem, RunnerError
-from tao_skill.yamlio import YAMLError, load_yaml
+from tao_skill.yamlio import InputError, load_json, load_json_file, load_yaml, load_yaml_file
 
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 REDACTED = "***"
@@ -63,10 +62,6 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def parse_value(raw: str, leaf: dict[str, Any] | None) -> Any:
     """YAML-typed value of ``--override KEY=VALUE``, guided by the schema type of the key."""
-    try:
-        value = load_yaml(raw) if raw != "" else ""
-    except YAMLError:
-        value = raw
     kind = (leaf or {}).get("type")
     if kind == "string":
         return raw
@@ -140,17 +135,52 @@ class SpecBuilder:
         set_dotted(self.spec, ids_key, list(range(count)))
         self.derived[ids_key] = f"{key}={count} ({source})"
     def merge_file(self, path: Path) -> None:
+        """Merge a ``--spec`` file; its problems join :attr:`errors` (reported with everything else)."""
         try:
-            data = load_yaml(Path(path).read_text())
-        except FileNotFoundError:
-            raise RunnerError(ErrorItem("--spec", f"spec file {path} does not exist", got=str(path))) from None
-        except YAMLError as exc:
-            raise RunnerError(ErrorItem("--spec", f"spec file {path} is not valid YAML: {exc}", got=str(path))) from None
-        if data is None:
+            data = load_yaml_file(path, what="spec file", key="--spec")
+        except InputError as exc:
+            self.errors.extend(exc.errors)
             return
         if not isinstance(data, dict):
-            raise RunnerError(ErrorItem("--spec", f"spec file {path} must hold a mapping", got=type(data).__name__))
-        self._merge_tree(data, "", f"--spec {Path(path).name}")
+            self.errors.append(ErrorItem("--spec", f"spec file {path} must hold a mapping of spec keys, not a "
+                                                   f"{type(data).__name__}", expected="mapping",
+                                         got=type(data).__name__))
+            return
+        source = f"--spec {Path(path).name}"
+        for name in [n for n in data if n in self.other_sections]:
+            self._check_other_section(name, data.pop(name), source)
+        self._merge_tree(data, "", source)
+        folder = Path(path).expanduser().resolve().parent
+        self.file_dirs.update({k: folder for k, src in self.explicit.items() if src == source})
+
+    def _check_other_section(self, name: str, value: Any, source: str) -> None:
+        """A section another action uses: its keys and values must be right for that action; then it is dropped."""
+        from tao_skill.validation import schema_errors  # noqa: PLC0415 - validation imports this module
+
+        schema = {"type": "object", "properties": {name: self.other_sections[name]}}
+        check = SpecBuilder({}, schema, {})
+        check._merge_tree({name: value}, "", source)
+        self.errors.extend(check.errors)
+        if not check.errors:
+            self.errors.extend(schema_errors(schema, check.spec))
+        self.ignored_sections[name] = source
+
+    def anchor_sources(self, table: dict[str, dict[str, Any]], sources: dict[str, str | None]) -> None:
+        """Relative paths the user set for data-source keys (``table``: the action's data_sources) join the
+        root of the matching data source when one is given, else the folder of the spec file that set them
+        (``--override`` values stay relative to the working directory)."""
+        from tao_skill.datasets import is_remote, join_uri  # noqa: PLC0415 - datasets imports this module
+
+        for key, entry in table.items():
+            value = get_dotted(self.spec, key)
+            if key not in self.explicit or not isinstance(value, str) or value in ("", "???") or is_remote(value) \
+                    or value.lower().startswith("file://") or value.startswith("~") or Path(value).is_absolute():
+                continue
+            root = sources.get(entry.get("source", ""))
+            if root:
+                set_dotted(self.spec, key, join_uri(root, value))
+            elif key in self.file_dirs:
+                set_dotted(self.spec, key, str(self.file_dirs[key] / value))
 
     def _merge_tree(self, data: dict[str, Any], prefix: str, source: str) -> None:
         """Set every leaf of a nested mapping; a mapping-valued leaf (free-form object) is set whole."""
@@ -172,20 +202,27 @@ class SpecBuilder:
             key, raw = item.split("=", 1)
             key = key.strip()
             resolved = self.shorthand.get(key, key)
-            self.set(key, parse_value(raw, self.leaves.get(resolved)), "--override")
+            try:
+                value = parse_value(raw, self.leaves.get(resolved))
+            except InputError as exc:
+                self.errors.extend(ErrorItem(key, f"--override {key}: {e.message}", got=raw[:200]) for e in exc.errors)
+                continue
+            self.set(key, value, "--override")
 
     def apply_json(self, text: str) -> None:
-        if text.startswith("@"):
-            try:
-                text = Path(text[1:]).read_text()
-            except OSError as exc:
-                raise RunnerError(ErrorItem("--overrides-json", f"cannot read {text[1:]}: {exc.strerror}")) from None
+        """Merge ``--overrides-json`` (inline JSON or ``@FILE``); its problems join :attr:`errors`."""
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise RunnerError(ErrorItem("--overrides-json", f"is not valid JSON: {exc}")) from None
+            if text.startswith("@"):
+                data = load_json_file(text[1:], what="--overrides-json file", key="--overrides-json")
+            else:
+                data = load_json(text, source="--overrides-json", key="--overrides-json")
+        except InputError as exc:
+            self.errors.extend(exc.errors)
+            return
         if not isinstance(data, dict):
-            raise RunnerError(ErrorItem("--overrides-json", "must be a JSON object of dotted keys", got=type(data).__name__))
+            self.errors.append(ErrorItem("--overrides-json", "must be a JSON object of dotted keys",
+                                         expected="object", got=type(data).__name__))
+            return
         self._merge_tree(data, "", "--overrides-json")
 
     def raise_errors(self) -> None:

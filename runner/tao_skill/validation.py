@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import math
 import re
 import sys
 from pathlib import Path
@@ -25,9 +26,12 @@ def schema_errors(schema: dict[str, Any], spec: dict[str, Any]) -> list[ErrorIte
     from jsonschema import Draft202012Validator  # noqa: PLC0415 - keep `tao-skill --help` fast
 
     leaves = leaf_schemas(schema)
-    errors = []
+    errors = nonfinite_errors(spec)
+    flagged = {e.key for e in errors}
     for err in sorted(Draft202012Validator(schema).iter_errors(spec), key=lambda e: list(map(str, e.path))):
         key = _dotted(err.absolute_path) or None
+        if key in flagged:  # `x=.inf` is reported once, as not finite, not again as "must be <= 1"
+            continue
         secret = bool(key and (leaves.get(key, {}).get("x-tao-secret") or leaves.get(key, {}).get("writeOnly")))
         got = _SECRET_SAFE if secret else err.instance
         suggestion = None
@@ -54,6 +58,31 @@ def schema_errors(schema: dict[str, Any], spec: dict[str, Any]) -> list[ErrorIte
                                 expected=err.validator_value if not secret else None, got=got,
                                 suggestion=suggestion))
     return errors
+
+
+def _nonfinite_word(value: float) -> str:
+    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+
+
+def nonfinite_errors(spec: Any, prefix: str = "") -> list[ErrorItem]:
+    """NaN and ±Infinity anywhere in the spec (``.nan``, ``.inf``, ``1e400``, JSON ``NaN``), each at its key.
+
+    JSON Schema's ``number`` admits them, but no spec value can mean them and strict JSON cannot carry
+    them, so they are refused wherever they appear, before any other rule looks at the value.
+    """
+    out: list[ErrorItem] = []
+    stack: list[tuple[Any, str]] = [(spec, prefix)]
+    while stack:
+        value, key = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            word = _nonfinite_word(value)
+            out.append(ErrorItem(key or None, f"Field `{key}` must be a finite number, got {word}",
+                                 expected="a finite number", got=word))
+        elif isinstance(value, dict):
+            stack.extend((v, f"{key}.{k}" if key else str(k)) for k, v in value.items())
+        elif isinstance(value, (list, tuple)):
+            stack.extend((v, f"{key}.{i}") for i, v in enumerate(value))
+    return sorted(out, key=lambda e: e.key or "")
 
 
 def enum_suggestion(value: Any, choices: list[Any]) -> str | None:

@@ -28,8 +28,13 @@ def isolation(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TAO_SKILL_WORKSPACE", str(tmp_path / "ws"))
     for var in ("TAO_SKILL_KEY", "TAO_SKILL_ENCRYPTION_KEY", "WORLD_SIZE", "NODE_RANK", "MASTER_ADDR",
-                "MASTER_PORT", "NUM_GPU_PER_NODE"):
+                "MASTER_PORT", "NUM_GPU_PER_NODE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                "AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
         monkeypatch.delenv(var, raising=False)
+    # no real AWS account and no instance-metadata lookup (0.5 s per plan) reach the plan's remote checks
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     return tmp_path
 
 

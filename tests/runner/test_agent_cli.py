@@ -11,7 +11,7 @@ import pytest
 
 from tao_skill.automl.space import build_space
 
-TRAIN = ["run", "nvpanoptix3d", "train", "--train-dataset", "s3://b/train", "--eval-dataset", "s3://b/eval",
+TRAIN = ["run", "nvpanoptix3d", "train", "--train-dataset", "s3://bkt/train", "--eval-dataset", "s3://bkt/eval",
          "--automl-policy", "off", "--dry-run", "--json"]
 
 

@@ -86,7 +86,7 @@ def test_dry_run_does_not_import_torch():
             "from tao_skill.cli import main\n"
             "buf = io.StringIO()\n"
             "with contextlib.redirect_stdout(buf):\n"
-            "    rc = main(['run', 'nvpanoptix3d', 'train', '--train-dataset', 's3://b/t', '--eval-dataset', 's3://b/e',"
+            "    rc = main(['run', 'nvpanoptix3d', 'train', '--train-dataset', 's3://bkt/t', '--eval-dataset', 's3://bkt/e',"
             " '--dry-run', '--json'])\n"
             "assert rc == 0, buf.getvalue()\n"
             "print(json.dumps(sorted(m for m in ('torch', 'pytorch_lightning', 'numpy', 'boto3', 'onnx') if m in sys.modules)))\n")

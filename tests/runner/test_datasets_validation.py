@@ -79,21 +79,21 @@ def test_a_file_where_a_folder_is_expected(toy_run, toy):
 
 
 @pytest.mark.parametrize(("action", "flags", "expected"), [
-    ("train", ["--train-dataset", "s3://b/train", "--eval-dataset", "s3://b/eval"],
-     {"dataset.train.json_path": "s3://b/train/meta/train.json", "dataset.train.base_dir": "s3://b/train",
-      "dataset.frustum_mask_path": "s3://b/train/meta/frustum_mask.npz",
-      "dataset.val.json_path": "s3://b/eval/meta/val.json", "dataset.val.base_dir": "s3://b/eval"}),
-    ("evaluate", ["--eval-dataset", "s3://b/eval", "--override", "evaluate.checkpoint=s3://b/m.pth"],
-     {"dataset.val.json_path": "s3://b/eval/meta/val.json", "dataset.val.base_dir": "s3://b/eval",
-      "dataset.label_map": "s3://b/eval/meta/colormap.json"}),
-    ("inference", ["--inference-dataset", "s3://b/inf", "--override", "inference.checkpoint=s3://b/m.pth"],
-     {"inference.images_dir": "s3://b/inf/images.tar.gz", "dataset.label_map": "s3://b/inf/meta/colormap.json"}),
+    ("train", ["--train-dataset", "s3://bkt/train", "--eval-dataset", "s3://bkt/eval"],
+     {"dataset.train.json_path": "s3://bkt/train/meta/train.json", "dataset.train.base_dir": "s3://bkt/train",
+      "dataset.frustum_mask_path": "s3://bkt/train/meta/frustum_mask.npz",
+      "dataset.val.json_path": "s3://bkt/eval/meta/val.json", "dataset.val.base_dir": "s3://bkt/eval"}),
+    ("evaluate", ["--eval-dataset", "s3://bkt/eval", "--override", "evaluate.checkpoint=s3://bkt/m.pth"],
+     {"dataset.val.json_path": "s3://bkt/eval/meta/val.json", "dataset.val.base_dir": "s3://bkt/eval",
+      "dataset.label_map": "s3://bkt/eval/meta/colormap.json"}),
+    ("inference", ["--inference-dataset", "s3://bkt/inf", "--override", "inference.checkpoint=s3://bkt/m.pth"],
+     {"inference.images_dir": "s3://bkt/inf/images.tar.gz", "dataset.label_map": "s3://bkt/inf/meta/colormap.json"}),
     # exported models instead of a checkpoint: the checkpoint is then not required
-    ("evaluate", ["--eval-dataset", "s3://b/eval", "--override", "evaluate.onnx_file_2d=s3://b/m_2d.onnx",
-                  "--override", "evaluate.onnx_file_3d=s3://b/m_3d.onnx"],
-     {"evaluate.checkpoint": "", "evaluate.onnx_file_2d": "s3://b/m_2d.onnx"}),
-    ("inference", ["--inference-dataset", "s3://b/inf", "--override", "inference.trt_engine=s3://b/engines"],
-     {"inference.checkpoint": "", "inference.trt_engine": "s3://b/engines"}),
+    ("evaluate", ["--eval-dataset", "s3://bkt/eval", "--override", "evaluate.onnx_file_2d=s3://bkt/m_2d.onnx",
+                  "--override", "evaluate.onnx_file_3d=s3://bkt/m_3d.onnx"],
+     {"evaluate.checkpoint": "", "evaluate.onnx_file_2d": "s3://bkt/m_2d.onnx"}),
+    ("inference", ["--inference-dataset", "s3://bkt/inf", "--override", "inference.trt_engine=s3://bkt/engines"],
+     {"inference.checkpoint": "", "inference.trt_engine": "s3://bkt/engines"}),
 ])
 def test_real_skill_dataset_table(tao, action, flags, expected):
     res = tao("run", "nvpanoptix3d", action, *flags, "--automl-policy", "off", "--dry-run", "--json")
@@ -141,7 +141,7 @@ def test_schema_errors_name_the_field_and_come_together(toy_run):
 
 
 def test_real_skill_lr_message(tao):
-    res = tao("validate", "nvpanoptix3d", "train", "--train-dataset", "s3://b/t", "--eval-dataset", "s3://b/e",
+    res = tao("validate", "nvpanoptix3d", "train", "--train-dataset", "s3://bkt/t", "--eval-dataset", "s3://bkt/e",
               "--override", "train.optim.lr=0", "--json")
     assert res.code == 2
     (err,) = res.doc["errors"]
@@ -157,7 +157,7 @@ def test_cross_field_rules_of_the_config(toy_run):
 
 
 def test_real_skill_cross_field_rule(tao):
-    res = tao("validate", "nvpanoptix3d", "train", "--train-dataset", "s3://b/t", "--eval-dataset", "s3://b/e",
+    res = tao("validate", "nvpanoptix3d", "train", "--train-dataset", "s3://bkt/t", "--eval-dataset", "s3://bkt/e",
               "--override", "train.num_gpus=2", "--override", "train.gpu_ids=[0]", "--json")
     assert res.code == 2
     assert res.doc["errors"][0]["key"] == "train.gpu_ids" and "num_gpus" in res.doc["errors"][0]["message"]

@@ -219,7 +219,7 @@ def test_real_skill_parent_job_gives_whichever_model_form_it_has(tao, tmp_path, 
         return job_id
 
     flag = "--eval-dataset" if action == "evaluate" else "--inference-dataset"
-    res = tao("run", "nvpanoptix3d", action, "--workspace", str(ws), flag, "s3://b/data", "--parent-job",
+    res = tao("run", "nvpanoptix3d", action, "--workspace", str(ws), flag, "s3://bkt/data", "--parent-job",
               parent(files), "--automl-policy", "off", "--dry-run", "--json")
     assert res.code == 0, res.out
     keys = {"checkpoint", "onnx_file_2d", "onnx_file_3d", "trt_engine"}
@@ -229,6 +229,6 @@ def test_real_skill_parent_job_gives_whichever_model_form_it_has(tao, tmp_path, 
             assert section[key].endswith(mapped[key]), (key, section[key])
         else:
             assert section[key] == "", (key, section[key])
-    res = tao("run", "nvpanoptix3d", action, "--workspace", str(ws), flag, "s3://b/data", "--parent-job",
+    res = tao("run", "nvpanoptix3d", action, "--workspace", str(ws), flag, "s3://bkt/data", "--parent-job",
               parent(["notes.txt"]), "--automl-policy", "off", "--dry-run", "--json")
     assert res.code == 2 and "has no checkpoint" in res.doc["errors"][0]["message"]

@@ -67,7 +67,7 @@ def test_overrides_json_from_a_file_like_the_skill_text(toy_run, tmp_path):
 def test_overrides_json_on_the_real_skill(tao):
     overrides = {"train.num_epochs": 20, "train.optim.lr": 0.0001, "dataset.train.batch_size": 2,
                  "train.optim.milestones": [10, 15]}
-    res = tao("run", "nvpanoptix3d", "train", "--train-dataset", "s3://b/train", "--eval-dataset", "s3://b/eval",
+    res = tao("run", "nvpanoptix3d", "train", "--train-dataset", "s3://bkt/train", "--eval-dataset", "s3://bkt/eval",
               "--overrides-json", json.dumps(overrides), "--automl-policy", "off", "--dry-run", "--json")
     assert res.code == 0, res.out
     train = res.doc["spec"]["train"]
@@ -75,7 +75,7 @@ def test_overrides_json_on_the_real_skill(tao):
 
 
 def test_shorthand_keys_expand(tao):
-    res = tao("run", "nvpanoptix3d", "train", "--train-dataset", "s3://b/train", "--eval-dataset", "s3://b/eval",
+    res = tao("run", "nvpanoptix3d", "train", "--train-dataset", "s3://bkt/train", "--eval-dataset", "s3://bkt/eval",
               "--override", "batch_size=3", "--override", "lr=3e-4", "--override", "num_epochs=2", "--dry-run",
               "--json")
     assert res.code == 0, res.out
@@ -90,7 +90,7 @@ def test_shorthand_keys_expand(tao):
     ("num_epoch", "train.num_epochs"),  # a near-miss of a shorthand suggests its full key
 ])
 def test_unknown_keys_fail_with_did_you_mean(tao, given, suggestion):
-    res = tao("validate", "nvpanoptix3d", "train", "--train-dataset", "s3://b/t", "--eval-dataset", "s3://b/e",
+    res = tao("validate", "nvpanoptix3d", "train", "--train-dataset", "s3://bkt/t", "--eval-dataset", "s3://bkt/e",
               "--override", f"{given}=3", "--json")
     assert res.code == 2
     (err,) = res.doc["errors"]

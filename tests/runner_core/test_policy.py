@@ -102,8 +102,8 @@ def test_non_train_action_never_routes_to_automl(cli, toy):
 def test_skill_info_is_byte_identical_after_runs(repo, cli, toy):
     before = (repo / "references" / "skill_info.yaml").read_bytes()
     toy_before = (toy["skill"] / "references" / "skill_info.yaml").read_bytes()
-    cli("run", "nvpanoptix3d", "train", "--request", "no HPO", "--train-dataset", "s3://b/t", "--eval-dataset",
-        "s3://b/e", "--dry-run", "--json")
+    cli("run", "nvpanoptix3d", "train", "--request", "no HPO", "--train-dataset", "s3://bkt/t", "--eval-dataset",
+        "s3://bkt/e", "--dry-run", "--json")
     _dry(cli, toy, "--automl-policy", "off")
     assert (repo / "references" / "skill_info.yaml").read_bytes() == before
     assert (toy["skill"] / "references" / "skill_info.yaml").read_bytes() == toy_before

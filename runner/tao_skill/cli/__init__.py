@@ -10,16 +10,22 @@ script behave the same.
 
 from __future__ import annotations
 
-import json
+import errno
 import os
+import sqlite3
 import sys
+import tempfile
+import time
 import traceback
+from pathlib import Path
 
 import click
 
 from tao_skill.app import Application
 from tao_skill.cli.options import ensure_common_options
-from tao_skill.errors import EXIT_INTERRUPTED, EXIT_INVALID, RunnerError
+from tao_skill.errors import EXIT_INTERRUPTED, EXIT_INVALID, ErrorItem, RunnerError
+from tao_skill.jobs import default_workspace
+from tao_skill.yamlio import dumps
 
 
 class _Root(click.Group):
@@ -63,18 +69,74 @@ _register()
 ensure_common_options(cli)  # every command takes --json and --workspace (the CLI contract)
 
 
-def _json_error(argv: list[str], message: str, code: int) -> int:
+#: OS errors a user's environment causes (paths that are files, read-only, missing, too long): exit 2, naming the path.
+_USER_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.EISDIR, errno.ENOTDIR, errno.EEXIST, errno.ENOENT,
+                errno.ENAMETOOLONG, errno.ELOOP, errno.ENOSPC, errno.EDQUOT}
+
+
+def _json_error(argv: list[str], message: str, code: int, log: str | None = None) -> int:
     if "--json" in argv:
-        sys.stdout.write(json.dumps({"ok": False, "exit_code": code, "errors": [
-            {"key": None, "message": message, "expected": None, "got": None, "suggestion": None}]}, indent=2) + "\n")
+        doc = {"ok": False, "exit_code": code, "errors": [
+            {"key": None, "message": message, "expected": None, "got": None, "suggestion": None}]}
+        if log:
+            doc["log"] = log
+        sys.stdout.write(dumps(doc) + "\n")
+        sys.stdout.flush()
     else:
         print(f"error: {message}", file=sys.stderr)
     return code
 
 
+def _workspace_of(argv: list[str]) -> Path | None:
+    """The workspace this invocation names (for the crash log), without trusting it to be usable."""
+    for i, arg in enumerate(argv):
+        if arg == "--workspace" and i + 1 < len(argv):
+            return Path(argv[i + 1])
+        if arg.startswith("--workspace="):
+            return Path(arg.split("=", 1)[1])
+    return default_workspace()
+
+
+def _crash_log(argv: list[str]) -> str | None:
+    """Write the current exception's traceback to ``<workspace>/logs/`` (else the temp folder); return the path."""
+    text = f"tao-skill {' '.join(argv)}\n\n{traceback.format_exc()}"
+    name = f"error-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.txt"
+    candidates = []
+    ws = _workspace_of(argv)
+    if ws is not None and ws.is_dir():
+        candidates.append(ws / "logs")
+    candidates.append(Path(tempfile.gettempdir()) / "tao-skill-logs")
+    for folder in candidates:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / name
+            path.write_text(text, encoding="utf-8", errors="backslashreplace")
+            return str(path)
+        except OSError:
+            continue
+    return None
+
+
+def _stdout_for_paths() -> None:
+    """Paths with undecodable bytes (surrogate escapes) print as their bytes instead of crashing the output."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            utf8 = (stream.encoding or "").lower().replace("-", "") == "utf8"
+            stream.reconfigure(errors="surrogateescape" if utf8 else "backslashreplace")
+        except (AttributeError, ValueError, OSError):
+            pass
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `tao-skill` script; returns the exit code."""
+    """Entry point of the `tao-skill` script; returns the exit code.
+
+    Whatever happens, the user sees one line (or one JSON document) and never a traceback: a mistake
+    of theirs is exit 2 naming the path or key; anything unexpected writes its traceback to a log
+    file and names it (``TAO_SKILL_DEBUG=1`` prints it too).
+    """
     args = list(sys.argv[1:] if argv is None else argv)
+    if argv is None:
+        _stdout_for_paths()
     app = Application(json_mode="--json" in args)
     try:
         rv = cli.main(args=args, prog_name="tao-skill", standalone_mode=False, obj=app)
@@ -91,8 +153,32 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INVALID
     except RunnerError as exc:  # raised outside a command body (should not happen; rendered anyway)
         return app.fail(exc)
+    except sqlite3.DatabaseError as exc:
+        log = _crash_log(args)
+        return app.fail(RunnerError(ErrorItem("--workspace", f"the workspace's job database cannot be used: {exc} "
+                                                             "(point --workspace at another folder)"), EXIT_INVALID,
+                                    log=log))
+    except OSError as exc:
+        log = _crash_log(args)
+        if exc.errno in _USER_ERRNOS and exc.filename:
+            where = exc.filename if not exc.filename2 else f"{exc.filename} -> {exc.filename2}"
+            return app.fail(RunnerError(ErrorItem(None, f"{where}: {exc.strerror}", got=str(exc.filename)),
+                                        EXIT_INVALID, log=log))
+        return _unexpected(app, args, exc, log)
+    except RecursionError as exc:
+        return _unexpected(app, args, exc, _crash_log(args), code=EXIT_INVALID,
+                           what="input nested too deeply")
     except Exception as exc:  # noqa: BLE001 - last line of defence: one line, no traceback
-        if os.environ.get("TAO_SKILL_DEBUG"):
-            traceback.print_exc()
-        return _json_error(args, f"internal error: {type(exc).__name__}: {exc} "
-                                 "(set TAO_SKILL_DEBUG=1 for a traceback)", 1)
+        return _unexpected(app, args, exc, _crash_log(args))
+
+
+def _unexpected(app: Application, args: list[str], exc: BaseException, log: str | None, *, code: int = 1,
+                what: str = "internal error") -> int:
+    if os.environ.get("TAO_SKILL_DEBUG"):
+        traceback.print_exception(exc)
+    message = f"{what}: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+    message += f" (details in {log})" if log else " (set TAO_SKILL_DEBUG=1 for a traceback)"
+    if app.json_mode and app.emitted:
+        print(f"error: {message}", file=sys.stderr)
+        return code
+    return _json_error(args, message, code, log)

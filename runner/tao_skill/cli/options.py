@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
+import math
+import os
+import re
 from pathlib import Path
 
 import click
 
+from tao_skill.errors import ErrorItem, RunnerError
 from tao_skill.jobs import default_workspace
 
+
+WORKSPACE_ENV = "TAO_SKILL_WORKSPACE"
+
+
+class _FiniteFloat(click.ParamType):
+    """A float flag that refuses nan/inf (click's FLOAT accepts both, and strict JSON cannot carry them)."""
+
+    name = "float"
+
+    def convert(self, value, param, ctx):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+FINITE_FLOAT = _FiniteFloat()
 
 WORKSPACE_OPTION = click.option("--workspace", type=click.Path(path_type=Path), default=None,
                                 help="Workspace (default $TAO_SKILL_WORKSPACE or ./tao-workspace).")
@@ -15,8 +39,49 @@ JSON_OPTION = click.option("--json", "json_mode", is_flag=True, help="Print exac
 
 
 def workspace_path(workspace: Path | None) -> Path:
-    """The --workspace value, else the default workspace."""
-    return Path(workspace) if workspace else default_workspace()
+    """The --workspace value, else the default workspace, checked to be a usable folder.
+
+    Raises:
+        RunnerError: exit 2 naming the path when it (or the folder it would be created in) is a file,
+            read-only or otherwise unusable.
+    """
+    if workspace is not None and not str(workspace).strip():
+        raise RunnerError(ErrorItem("--workspace", "--workspace is empty; give a folder", expected="a folder", got=""))
+    typed = "--workspace" if workspace else f"${WORKSPACE_ENV}" if os.environ.get(WORKSPACE_ENV) else "workspace"
+    from tao_skill.staging.preflight import folder_problem  # noqa: PLC0415
+
+    path = Path(workspace).expanduser().absolute() if workspace else default_workspace()
+    problem = folder_problem(path)
+    if problem:
+        raise RunnerError(ErrorItem("--workspace", f"{typed} {path}: {problem}", expected="a writable folder",
+                                    got=str(path)))
+    db = path / "jobs.sqlite"
+    if db.exists() and not db.is_file():
+        raise RunnerError(ErrorItem("--workspace", f"{typed} {path}: {db} is not a file, expected the job database",
+                                    expected="a file", got=str(db)))
+    return path
+
+
+#: String flags of `run`/`validate` that must not be given empty: an empty value would silently mean "not given".
+_NON_EMPTY = {"spec_file": "--spec", "overrides_json": "--overrides-json", "train_dataset": "--train-dataset",
+              "eval_dataset": "--eval-dataset", "inference_dataset": "--inference-dataset", "parent_job": "--parent-job",
+              "ptm": "--ptm", "resume": "--resume", "key_env": "--key-env", "results_dir": "--results-dir",
+              "skill_dir": "--skill-dir"}
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _flag_errors(kw: dict) -> list[ErrorItem]:
+    """Problems with the flags themselves, all at once: empty values and a malformed --key-env."""
+    errors = []
+    for name, flag in _NON_EMPTY.items():
+        value = kw.get(name)
+        if value is not None and not str(value).strip():
+            errors.append(ErrorItem(flag, f"{flag} is empty; give a value or leave the flag out", got=str(value)))
+    key_env = kw.get("key_env")
+    if key_env and key_env.strip() and not _ENV_NAME.match(key_env):
+        errors.append(ErrorItem("--key-env", f"--key-env {key_env!r} is not an environment variable name",
+                                expected="letters, digits and _ (e.g. TAO_SKILL_KEY)", got=key_env))
+    return errors
 
 
 def spec_options(func):
@@ -38,6 +103,9 @@ def spec_options(func):
         click.option("--results-dir", metavar="URI", help="Results folder (local or s3://; default in the job dir)."),
         WORKSPACE_OPTION,
         click.option("--skill-dir", type=click.Path(path_type=Path), help="A skill directory outside the bank."),
+        click.option("--no-remote-check", is_flag=True,
+                     help="Do not ask S3 whether the source prefixes and the results bucket exist (the plan says "
+                          "which checks were skipped)."),
         JSON_OPTION,
     ]
     for opt in reversed(opts):
@@ -56,7 +124,7 @@ def automl_options(func):
                                                          "cmaes. pbt is not supported yet."),
         click.option("--max-trials", type=int, help="Trials in the study, the baseline included (default from "
                                                     "skill_info.yaml automl.max_trials, else 10)."),
-        click.option("--timeout", type=float, metavar="SECONDS", help="Stop starting trials after this long."),
+        click.option("--timeout", type=FINITE_FLOAT, metavar="SECONDS", help="Stop starting trials after this long."),
         click.option("--epochs-per-trial", type=int, help="Epochs each trial trains (the skill's automl.epochs_key)."),
         click.option("--train-sample-count", type=int, help="Cap the training samples of each trial "
                                                             "(the skill's automl.sample_count_key)."),
@@ -79,13 +147,16 @@ def automl_options(func):
 def request_from(network: str, action: str, kw: dict):
     from tao_skill.plan import RunRequest  # noqa: PLC0415
 
+    errors = _flag_errors(kw)
+    if errors:
+        raise RunnerError(errors)
     return RunRequest(
         network=network, action=action, spec_file=kw["spec_file"], overrides=list(kw["overrides"]),
         overrides_json=kw["overrides_json"], train_dataset=kw["train_dataset"], eval_dataset=kw["eval_dataset"],
         inference_dataset=kw["inference_dataset"], automl_policy=kw["automl_policy"], request=kw["request"],
         parent_job=kw["parent_job"], ptm=kw["ptm"], resume=kw["resume"], key_env=kw["key_env"],
         results_dir=kw["results_dir"], workspace=workspace_path(kw["workspace"]), skill_dir=kw["skill_dir"],
-        automl={k: kw.get(k) for k in AUTOML_FLAGS if k in kw},
+        automl={k: kw.get(k) for k in AUTOML_FLAGS if k in kw}, remote_check=not kw.get("no_remote_check", False),
     )
 
 

@@ -17,6 +17,7 @@ ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip")
 # S3 bucket naming rules (3-63 chars, lower case, digits, dots, hyphens); we accept what S3-compatible
 # stores accept in practice (underscores for some MinIO setups) but nothing that could form a path.
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
+_IP_LIKE = re.compile(r"^\d+\.\d+\.\d+\.\d+$")  # S3 refuses bucket names formatted as IP addresses
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 
 
@@ -68,7 +69,8 @@ def parse_s3_uri(uri: str) -> S3Location:
     """
     rest = uri[len("s3://") :]
     bucket, _, key = rest.partition("/")
-    if not bucket or not _BUCKET.match(bucket) or ".." in bucket:
+    if not bucket or not _BUCKET.match(bucket) or ".." in bucket or ".-" in bucket or "-." in bucket \
+            or _IP_LIKE.match(bucket):
         raise StagingError(
             f"'{bucket}' is not a valid S3 bucket name",
             uri=uri,
