@@ -17,7 +17,7 @@ OFF_PHRASES = [
     "train it without AutoML", "AutoML off", "no automl", "skip AutoML", "don't use AutoML", "do not use automl",
     "DISABLE AUTOML", "switch AutoML off", "Train on my data, no hyper-parameter tuning", "automl: off",
 ]
-AUTO_REQUESTS = ["train nvpanoptix3d with AutoML", "tune it with HPO", "train for 10 epochs on s3://b/x",
+AUTO_REQUESTS = ["train nvpanoptix3d with AutoML", "tune it with HPO", "train for 10 epochs on s3://bkt/x",
                  "run automl please", "AutoML on"]
 
 
@@ -141,8 +141,8 @@ def test_skill_info_is_byte_identical_after_any_run(tao, toy, toy_run):
     real = discover()["nvpanoptix3d"].root / "references" / "skill_info.yaml"
     toy_info = toy["skill"] / "references" / "skill_info.yaml"
     before = real.read_bytes(), toy_info.read_bytes()
-    tao("run", "nvpanoptix3d", "train", "--request", "disable AutoML", "--train-dataset", "s3://b/t",
-        "--eval-dataset", "s3://b/e", "--dry-run", "--json")
+    tao("run", "nvpanoptix3d", "train", "--request", "disable AutoML", "--train-dataset", "s3://bkt/t",
+        "--eval-dataset", "s3://bkt/e", "--dry-run", "--json")
     tao("run", "nvpanoptix3d", "train", "--automl-policy", "on", "--dry-run", "--json")
     toy_run("train", "--request", "no HPO")  # a real run of the toy entrypoint
     _train_dry(tao, toy, "--automl-policy", "off")
