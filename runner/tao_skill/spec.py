@@ -1,7 +1,10 @@
 """Spec assembly: template <- --spec file <- --override KEY=VALUE <- --overrides-json, with shorthand keys.
 
 Every key is checked against the action's generated schema before anything runs, so a typo fails with
-a suggestion instead of being silently ignored or rejected deep inside the training code.
+a suggestion instead of being silently ignored or rejected deep inside the training code. A spec file may
+be a whole TAO experiment spec: the sections of other actions are checked against their own schema and
+then left out (``ignored_sections``). Relative data-source paths from the user resolve against the data
+source root given for them, else against the spec file's folder (``anchor_sources``).
 """
 
 from __future__ import annotations
@@ -60,9 +63,24 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def leaf_kind(leaf: dict[str, Any] | None) -> str | None:
+    """The JSON type of a leaf; for a nullable leaf (``["string", "null"]``) the non-null one."""
+    kind = (leaf or {}).get("type")
+    if isinstance(kind, list):
+        kinds = [k for k in kind if k != "null"]
+        return kinds[0] if len(kinds) == 1 else None
+    return kind
+
+
 def parse_value(raw: str, leaf: dict[str, Any] | None) -> Any:
     """YAML-typed value of ``--override KEY=VALUE``, guided by the schema type of the key."""
-    kind = (leaf or {}).get("type")
+    try:
+        value = load_yaml(raw, source="--override value", key="--override") if raw != "" else ""
+    except InputError as exc:
+        if exc.kind != "syntax":  # aliases, NUL characters: refused, not read as a plain string
+            raise
+        value = raw
+    kind = leaf_kind(leaf)
     if kind == "string":
         return raw
     if isinstance(value, str) and _NUMBER.match(value.strip()):
@@ -77,7 +95,7 @@ def parse_value(raw: str, leaf: dict[str, Any] | None) -> Any:
 def coerce_numbers(value: Any, leaf: dict[str, Any]) -> Any:
     """Numbers that YAML 1.1 left as strings (``2e-4``, ``[1e-4, 5e-5]``) become numbers where the schema
     wants numbers; everything else is returned unchanged (the schema then reports real type errors)."""
-    kind = leaf.get("type")
+    kind = leaf_kind(leaf)
     if isinstance(value, str) and kind in ("number", "integer") and _NUMBER.match(value.strip()):
         number = float(value)
         return int(number) if kind == "integer" and number.is_integer() else number
@@ -89,14 +107,21 @@ def coerce_numbers(value: Any, leaf: dict[str, Any]) -> Any:
 class SpecBuilder:
     """Collects values from every source, remembering which keys the user set explicitly."""
 
-    def __init__(self, template: dict[str, Any], schema: dict[str, Any], shorthand: dict[str, str]) -> None:
+    def __init__(self, template: dict[str, Any], schema: dict[str, Any], shorthand: dict[str, str],
+                 other_sections: dict[str, dict[str, Any]] | None = None) -> None:
+        """``other_sections``: {top-level section: its schema} of the other actions (validation's
+        ``other_action_sections``), accepted in a spec file, checked against that schema, and not used."""
         self.spec = copy.deepcopy(template)
         self.leaves = leaf_schemas(schema)
         self.sections = {".".join(k.split(".")[:i]) for k in self.leaves for i in range(1, k.count(".") + 1)}
         self.shorthand = shorthand
+        self.other_sections = {k: v for k, v in (other_sections or {}).items()
+                               if k not in self.leaves and k not in self.sections}
+        self.ignored_sections: dict[str, str] = {}   # section of another action -> the spec file that held it
+        self.file_dirs: dict[str, Path] = {}         # key -> folder of the spec file that set it
         self.explicit: dict[str, str] = {}
-        self.errors: list[ErrorItem] = []
         self.derived: dict[str, str] = {}  # key -> what it was derived from (num_gpus -> gpu_ids)
+        self.errors: list[ErrorItem] = []
 
     def _resolve_key(self, key: str, source: str) -> str | None:
         key = self.shorthand.get(key, key)
@@ -117,7 +142,6 @@ class SpecBuilder:
         if resolved is not None:
             set_dotted(self.spec, resolved, coerce_numbers(value, self.leaves[resolved]))
             self.explicit[resolved] = source
-
             self.derived.pop(resolved, None)
             self._derive_gpu_ids(resolved, source)
 
@@ -134,6 +158,7 @@ class SpecBuilder:
             return
         set_dotted(self.spec, ids_key, list(range(count)))
         self.derived[ids_key] = f"{key}={count} ({source})"
+
     def merge_file(self, path: Path) -> None:
         """Merge a ``--spec`` file; its problems join :attr:`errors` (reported with everything else)."""
         try:
@@ -160,9 +185,7 @@ class SpecBuilder:
         schema = {"type": "object", "properties": {name: self.other_sections[name]}}
         check = SpecBuilder({}, schema, {})
         check._merge_tree({name: value}, "", source)
-        self.errors.extend(check.errors)
-        if not check.errors:
-            self.errors.extend(schema_errors(schema, check.spec))
+        self.errors.extend(check.errors + schema_errors(schema, check.spec))
         self.ignored_sections[name] = source
 
     def anchor_sources(self, table: dict[str, dict[str, Any]], sources: dict[str, str | None]) -> None:

@@ -160,10 +160,45 @@ def validate(schema: dict[str, Any], spec: dict[str, Any], *, entry: str | None,
              skill_root: Path | None = None) -> list[ErrorItem]:
     """Every problem of a resolved spec: JSON Schema (Draft 2020-12) first, then the config's rules.
 
-    The config's rules run only on a spec the schema accepts, so one mistake is reported once.
+    The config's rules run only on a spec the schema accepts, so one mistake is reported once. A spec
+    that passed before under the same schema, config and validators is not checked again
+    (:mod:`tao_skill.verdicts`): planning it again then imports neither jsonschema nor the config.
     """
+    from tao_skill import verdicts  # noqa: PLC0415
+
+    digest = verdicts.key(schema, spec, entry=entry, action=action, skill_root=skill_root)
+    if verdicts.known_valid(digest):
+        return []
     errors = schema_errors(schema, spec)
     if not errors:
         secrets = {k for k, leaf in leaf_schemas(schema).items() if leaf.get("x-tao-secret") or leaf.get("writeOnly")}
         errors = config_errors(entry, action, spec, skill_root, secrets)
+    if not errors:
+        verdicts.remember_valid(digest)
     return errors
+
+
+def other_action_sections(skill: Any, action: str) -> dict[str, dict[str, Any]]:
+    """{section: schema} of the top-level sections that other actions of ``skill`` use and ``action`` lacks.
+
+    A TAO experiment spec holds the sections of every action (``train``, ``evaluate``, ``inference``,
+    ``export``, ...); each action uses its own and the common ones. The others are checked against the
+    schema of an action that uses them and then left out, so one spec file serves every action.
+    """
+    from tao_skill.errors import RunnerError  # noqa: PLC0415
+
+    def schema_of(name: str) -> dict[str, Any]:
+        try:
+            return skill.schema_or_generated(name)[0]
+        except RunnerError:
+            return {}
+
+    own = set(schema_of(action).get("properties", {}))
+    out: dict[str, dict[str, Any]] = {}
+    for other in skill.actions:
+        if other == action:
+            continue
+        for name, prop in schema_of(other).get("properties", {}).items():
+            if name not in own and name not in out and prop.get("type") == "object":
+                out[name] = prop
+    return out

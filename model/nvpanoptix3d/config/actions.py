@@ -14,7 +14,7 @@ class ExportedModelSource(SpecSection):
 
     trt_engine: str = tao_field(
         "", "TensorRT engine folder (model_2d.engine, model_3d.engine from gen_trt_engine) to use instead of the "
-        "checkpoint.", path="folder")
+        "checkpoint.", path="folder", nullable=True)
     onnx_file_2d: str = tao_field("", "(ours) 2D ONNX model from export, run with onnxruntime instead of the "
                                   "checkpoint.", path="file")
     onnx_file_3d: str = tao_field("", "(ours) 3D ONNX model from export (for the 3D outputs, with onnx_file_2d).",
@@ -26,7 +26,7 @@ class EvaluateConfig(ExportedModelSource):
     gpu_ids: list[int] = tao_field([0], "GPU indices.", popular=True, automl="disabled", min_length=1)
     num_nodes: int = tao_field(1, "Machines.", popular=True, ge=1)
     checkpoint: str = tao_field("", "Checkpoint to evaluate.", path="file")
-    results_dir: str = tao_field("", "Overrides the top-level results_dir.")
+    results_dir: str = tao_field("", "Overrides the top-level results_dir.", nullable=True)
     batch_size: int = tao_field(-1, "Batch size; -1 uses dataset.<split>.batch_size.", ge=-1)
     split: Literal["val", "test"] = tao_field("val", "(ours) Split to evaluate: dataset.val or dataset.test.")
 
@@ -36,7 +36,7 @@ class InferenceConfig(ExportedModelSource):
     gpu_ids: list[int] = tao_field([0], "GPU indices.", popular=True, automl="disabled", min_length=1)
     num_nodes: int = tao_field(1, "Machines.", popular=True, ge=1)
     checkpoint: str = tao_field("", "Checkpoint to run.", path="file")
-    results_dir: str = tao_field("", "Overrides the top-level results_dir.")
+    results_dir: str = tao_field("", "Overrides the top-level results_dir.", nullable=True)
     batch_size: int = tao_field(-1, "Batch size; -1 means 1.", ge=-1)
     mode: Literal["semantic", "instance", "panoptic"] = tao_field("panoptic", "Output mode.", popular=True)
     images_dir: str = tao_field(
@@ -46,7 +46,7 @@ class InferenceConfig(ExportedModelSource):
 
 
 class ExportConfig(SpecSection):
-    results_dir: str = tao_field("", "Overrides the top-level results_dir.")
+    results_dir: str = tao_field("", "Overrides the top-level results_dir.", nullable=True)
     gpu_id: int = tao_field(0, "GPU used for export.", ge=0)
     checkpoint: str = tao_field("", "Checkpoint to export.", path="file")
     onnx_file: str = tao_field("", "Legacy single ONNX path; used for the 2D model when onnx_file_2d is empty.")
@@ -69,16 +69,17 @@ class TensorRTConfig(SpecSection):
     min_batch_size: int = tao_field(1, "Minimum batch of the optimisation profile.", ge=1)
     opt_batch_size: int = tao_field(1, "Optimal batch of the optimisation profile.", ge=1)
     max_batch_size: int = tao_field(1, "Maximum batch of the optimisation profile.", ge=1)
-    layers_precision: list[str] = tao_field([], "Per-layer precision overrides `layer_name:fp32`.", automl="disabled")
+    layers_precision: list[str] = tao_field([], "Per-layer precision overrides `layer_name:fp32`.", automl="disabled",
+                                         nullable=True)
 
 
 class GenTrtEngineConfig(SpecSection):
-    results_dir: str = tao_field("", "Overrides the top-level results_dir.")
+    results_dir: str = tao_field("", "Overrides the top-level results_dir.", nullable=True)
     gpu_id: int = tao_field(0, "GPU that builds the engines.", ge=0)
     onnx_file: str = tao_field("", "2D-stage ONNX model.", path="file")
     onnx_file_3d: str = tao_field("", "(ours) 3D-stage ONNX model; empty builds only the 2D engine.", path="file")
-    trt_engine: str = tao_field("", "Output folder of the engines (model_2d.engine, model_3d.engine).")
-    timing_cache: str = tao_field("", "TensorRT timing cache file reused across builds.")
+    trt_engine: str = tao_field("", "Output folder of the engines (model_2d.engine, model_3d.engine).", nullable=True)
+    timing_cache: str = tao_field("", "TensorRT timing cache file reused across builds.", nullable=True)
     batch_size: int = tao_field(-1, "Batch size; -1 uses the tensorrt profile.", ge=-1)
     verbose: bool = tao_field(False, "Verbose builder logs.")
     tensorrt: TensorRTConfig = Field(default_factory=TensorRTConfig)

@@ -10,8 +10,9 @@ class WandBConfig(SpecSection):
 
     enable: bool = tao_field(True, "Log to Weights & Biases when the wandb package is installed and logged in.")
     project: str = tao_field("TAO Toolkit", "W&B project name.")
-    entity: str = tao_field("", "W&B entity (team or user); empty uses the logged-in default.")
-    group: str = tao_field("", "W&B run group.")
+    entity: str = tao_field("", "W&B entity (team or user); empty uses the logged-in default.",
+                          nullable=True)
+    group: str = tao_field("", "W&B run group.", nullable=True)
     name: str = tao_field("TAO Toolkit Training", "W&B run name.")
     tags: list[str] = tao_field(["tao-toolkit"], "W&B run tags.", automl="disabled")
     reinit: bool = tao_field(False, "Allow several W&B runs in one process.")

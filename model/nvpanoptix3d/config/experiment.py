@@ -21,12 +21,13 @@ ACTIONS = ("train", "evaluate", "inference", "export", "gen_trt_engine")
 class _SpecRoot(SpecSection):
     """Top-level keys common to every action, and the cross-field rules."""
 
-    model_name: str = tao_field("", "Model name for model-agnostic launchers; informational.")
+    model_name: str = tao_field("", "Model name for model-agnostic launchers; informational.", nullable=True)
     encryption_key: str = tao_field(
         "", "Key that encrypts checkpoints (never printed or stored; the runner passes it through an environment "
-        "variable).", secret=True,
+        "variable).", secret=True, nullable=True,
     )
-    results_dir: str = tao_field("", "Folder that receives checkpoints, status.json, logs and outputs.", popular=True)
+    results_dir: str = tao_field("", "Folder that receives checkpoints, status.json, logs and outputs.", popular=True,
+                             nullable=True)
     wandb: WandBConfig = Field(default_factory=WandBConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     dataset: DatasetConfig = Field(default_factory=DatasetConfig)

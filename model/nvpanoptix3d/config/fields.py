@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 AutoML = Literal["default", "enabled", "disabled"]
 
@@ -20,6 +20,37 @@ class SpecSection(BaseModel):
     """Base of every spec section: unknown keys are errors, types are strict (a quoted "10" is not an int)."""
 
     model_config = ConfigDict(extra="forbid", strict=True, validate_default=True, use_attribute_docstrings=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_means_default(cls, data: Any) -> Any:
+        """`null` where NVIDIA's config allows None (fields declared ``nullable``) means the field's default,
+        which has the same meaning here (empty path, -1 = whole split, no key)."""
+        if not isinstance(data, dict):
+            return data
+        nulls = [name for name, value in data.items() if value is None and name in cls.model_fields
+                 and _is_nullable(cls.model_fields[name])]
+        return {k: v for k, v in data.items() if k not in nulls} if nulls else data
+
+
+def _is_nullable(info: Any) -> bool:
+    extra = info.json_schema_extra
+    return callable(extra) and getattr(extra, "nullable", False)
+
+
+class _NullableSchema:
+    """``json_schema_extra`` of a nullable field: its metadata plus ``null`` among the JSON types."""
+
+    nullable = True
+
+    def __init__(self, extra: dict[str, Any]) -> None:
+        self.extra = extra
+
+    def __call__(self, schema: dict[str, Any]) -> None:
+        schema.update(self.extra)
+        kind = schema.get("type")
+        if isinstance(kind, str):
+            schema["type"] = [kind, "null"]
 
 
 def tao_field(
@@ -34,6 +65,7 @@ def tao_field(
     log_scale: bool = False,
     secret: bool = False,
     path: Literal["file", "folder"] | None = None,
+    nullable: bool = False,
     **constraints: Any,
 ) -> Any:
     """A pydantic ``Field`` with TAO metadata.
@@ -51,6 +83,7 @@ def tao_field(
         log_scale: AutoML samples the range on a log scale.
         secret: the value is a credential; the runner never prints or stores it.
         path: the value is a file or folder path (data staging may localise it).
+        nullable: ``null`` is accepted and means the default, as NVIDIA's config types the field Optional.
         constraints: pydantic constraints (``ge``, ``gt``, ``le``, ``lt``, ``min_length``, ...).
     """
     extra: dict[str, Any] = {}
@@ -71,4 +104,5 @@ def tao_field(
         extra["writeOnly"] = True
     if path:
         extra["x-tao-path"] = path
-    return Field(default, description=description, json_schema_extra=extra or None, repr=not secret, **constraints)
+    schema_extra: Any = _NullableSchema(extra) if nullable else (extra or None)
+    return Field(default, description=description, json_schema_extra=schema_extra, repr=not secret, **constraints)

@@ -20,7 +20,8 @@ class BackboneConfig(SpecSection):
 
     backbone_type: Literal["vggt"] = tao_field("vggt", "Backbone architecture; VGGT is the only option.")
     pretrained_model_path: str = tao_field(
-        "", "VGGT weights (.pt/.pth state dict) to initialise the backbone; empty starts from scratch.", path="file"
+        "", "VGGT weights (.pt/.pth state dict) to initialise the backbone; empty starts from scratch.", path="file",
+        nullable=True,
     )
     preset: Literal["full", "tiny"] = tao_field(
         "full",

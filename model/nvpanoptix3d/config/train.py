@@ -70,13 +70,14 @@ class TrainConfig(SpecSection):
     checkpoint_interval_unit: Literal["epoch", "step"] = tao_field("epoch", "Unit of checkpoint_interval.")
     validation_interval: int = tao_field(1, "Validate every this many epochs.", popular=True, ge=1)
     resume_training_checkpoint_path: str = tao_field(
-        "", "Checkpoint to resume from exactly (optimiser, schedule, epoch, step, RNG).", path="file"
+        "", "Checkpoint to resume from exactly (optimiser, schedule, epoch, step, RNG).", path="file", nullable=True
     )
-    results_dir: str = tao_field("", "Overrides the top-level results_dir for training.")
+    results_dir: str = tao_field("", "Overrides the top-level results_dir for training.", nullable=True)
     checkpoint_2d: str = tao_field("", "2D-stage checkpoint that initialises the 2D stage.", path="file")
     checkpoint_3d: str = tao_field("", "3D-stage checkpoint that initialises the 3D stage.", path="file")
     val_check_interval: int = tao_field(5, "Steps between validation checks within an epoch (Lightning).", ge=1)
-    freeze: list[str] = tao_field([], "Module name prefixes whose parameters are frozen.", automl="disabled")
+    freeze: list[str] = tao_field([], "Module name prefixes whose parameters are frozen.", automl="disabled",
+                                 nullable=True)
     clip_grad_norm: float = tao_field(0.1, "Gradient-norm clipping threshold (0 disables).", math_cond="> 0.0", ge=0.0)
     clip_grad_norm_type: float = tao_field(2.0, "Norm type of gradient clipping.", gt=0.0)
     clip_grad_type: Literal["full", "norm", "value"] = tao_field("full", "Clip the whole model's gradient norm, per-norm or by value.")
@@ -90,5 +91,6 @@ class TrainConfig(SpecSection):
     )
     activation_checkpoint: bool = tao_field(True, "Recompute activations in backward to save memory.")
     verbose: bool = tao_field(False, "Verbose logs.")
-    iters_per_epoch: int = tao_field(-1, "Steps per epoch; -1 uses the whole training split.", ge=-1)
+    iters_per_epoch: int = tao_field(-1, "Steps per epoch; -1 (or null) uses the whole training split.", ge=-1,
+                                      nullable=True)
     optim: OptimConfig = Field(default_factory=OptimConfig)
