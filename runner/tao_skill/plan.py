@@ -18,7 +18,7 @@ from tao_skill.mappings import DEFAULT_KEY_ENV, MappingContext, apply_mappings
 from tao_skill.policy import decide
 from tao_skill.skills import Skill, get_skill, require_action
 from tao_skill.spec import SpecBuilder, get_dotted, redact, secret_keys
-from tao_skill.validation import schema_errors, validate
+from tao_skill.validation import other_action_sections, schema_errors, validate
 
 #: Multi-GPU / multi-node variables the entrypoint receives unchanged (recorded in the plan).
 PASSTHROUGH_ENV = ("WORLD_SIZE", "NODE_RANK", "MASTER_ADDR", "MASTER_PORT", "NUM_GPU_PER_NODE")
@@ -144,7 +144,8 @@ def prepare(req: RunRequest) -> Prepared:
         base = schema.get("default") or {}
         if not base:
             raise
-    builder = SpecBuilder(base, schema, skill.info.get("spec_shorthand_keys", {}))
+    builder = SpecBuilder(base, schema, skill.info.get("spec_shorthand_keys", {}),
+                          other_sections=other_action_sections(skill, action))
     if req.spec_file:
         builder.merge_file(req.spec_file)
     builder.apply_overrides(req.overrides)
@@ -187,6 +188,9 @@ def prepare(req: RunRequest) -> Prepared:
 
     ctx = MappingContext(results_dir=results_dir, parent=parent, ptm=req.ptm, resume=resume, key_env=req.key_env)
     mappings, secret_env = _collect(errors, lambda: apply_mappings(skill, action, spec, explicit, ctx)) or ([], {})
+    builder.anchor_sources(skill.info.get("data_sources", {}).get(action, {}),
+                           {"train_datasets": req.train_dataset, "eval_dataset": req.eval_dataset,
+                            "inference_dataset": req.inference_dataset})
     rows = fill_sources(skill, action, spec, explicit,
                         {"train_datasets": req.train_dataset, "eval_dataset": req.eval_dataset,
                          "inference_dataset": req.inference_dataset})
@@ -244,6 +248,9 @@ def prepare(req: RunRequest) -> Prepared:
         "remote_checks": checks,
         "remote_note": remote_note(checks),
     }
+    if builder.ignored_sections:  # a whole-experiment spec: other actions' sections were checked, not used
+        plan["ignored_sections"] = {name: f"{src}: checked against its own action's schema; `{action}` does not "
+                                          "use it" for name, src in sorted(builder.ignored_sections.items())}
     if automl is not None:
         plan["automl"] = automl
     elif req.automl and any(v not in (None, (), []) for v in req.automl.values()):
