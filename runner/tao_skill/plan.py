@@ -5,20 +5,24 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from tao_skill.datasets import absolutize_inputs, check_inputs, fill_sources, is_remote, local_path
 from tao_skill.errors import EXIT_INVALID, ErrorItem, RunnerError
 from tao_skill.jobs import JobStore
+from tao_skill.lineage import check_resumable, finish_lineage, lineage_base, resolve_automl_parent
 from tao_skill.mappings import DEFAULT_KEY_ENV, MappingContext, apply_mappings
 from tao_skill.policy import decide
+from tao_skill.ptm import apply_ptm
+from tao_skill.ptm import kinds as ptm_kinds
 from tao_skill.skills import Skill, get_skill, require_action
 from tao_skill.spec import SpecBuilder, get_dotted, redact, secret_keys
-from tao_skill.validation import other_action_sections, schema_errors, validate
+from tao_skill.validation import schema_errors, validate
 
 #: Multi-GPU / multi-node variables the entrypoint receives unchanged (recorded in the plan).
 PASSTHROUGH_ENV = ("WORLD_SIZE", "NODE_RANK", "MASTER_ADDR", "MASTER_PORT", "NUM_GPU_PER_NODE")
@@ -49,7 +53,6 @@ class RunRequest:
     remote_check: bool = True  # ask S3 whether sources/results bucket exist (--no-remote-check turns it off)
     job_id: str | None = None  # set by `run --detach`: the background runner takes over the recorded job
     ptm_kind: str | None = None  # backbone | 2d | 3d; else decided from the file's keys
-    remote_check: bool = True  # ask S3 whether sources/results bucket exist (--no-remote-check turns it off)
 
 
 @dataclass
@@ -144,20 +147,8 @@ def prepare(req: RunRequest) -> Prepared:
         base = schema.get("default") or {}
         if not base:
             raise
-    builder = SpecBuilder(base, schema, skill.info.get("spec_shorthand_keys", {}),
-                          other_sections=other_action_sections(skill, action))
-    if req.spec_file:
-        builder.merge_file(req.spec_file)
-    builder.apply_overrides(req.overrides)
-    if req.overrides_json:
-        builder.apply_json(req.overrides_json)
-    if req.results_dir:
-        builder.set("results_dir", req.results_dir, "--results-dir")
-    # Every problem a user can fix is collected and reported together (exit 2), not one per attempt.
-    errors: list[ErrorItem] = list(builder.errors)
-    spec, explicit = builder.spec, builder.explicit
-
     store = JobStore(req.workspace or Path.cwd() / "tao-workspace")
+    errors: list[ErrorItem] = []
     parent = _collect(errors, lambda: store.get(req.parent_job), "--parent-job") if req.parent_job else None
     resume = _collect(errors, lambda: store.get(req.resume), "--resume") if req.resume else None
     if resume is not None and action != "train":
@@ -167,6 +158,33 @@ def prepare(req: RunRequest) -> Prepared:
         errors.append(ErrorItem("--resume", f"job {resume.id} is a `{resume.action}` job; only train jobs resume",
                                 expected="a train job", got=resume.action))
         resume = None
+    if resume is not None and _collect(errors, lambda: check_resumable(resume) or True) is None:
+        resume = None
+    automl_parent = None
+    if parent is not None and parent.route == "automl":
+        resolved = _collect(errors, lambda: resolve_automl_parent(store, parent))
+        if resolved is None:
+            parent = None
+        else:
+            parent, automl_parent = resolved
+    if resume is not None:  # a resumed run continues as it was: one direct job, never a new study
+        decision = replace(decision, route="direct", route_reason=f"--resume {resume.id} continues that training "
+                                                                  "run directly")
+
+    builder = SpecBuilder({}, schema, skill.info.get("spec_shorthand_keys", {}))
+    base, lineage = lineage_base(skill, base, set(builder.leaves), parent=parent, resume=resume)
+    builder.spec = copy.deepcopy(base)
+    if req.spec_file:
+        builder.merge_file(req.spec_file)
+    builder.apply_overrides(req.overrides)
+    if req.overrides_json:
+        builder.apply_json(req.overrides_json)
+    if req.results_dir:
+        builder.set("results_dir", req.results_dir, "--results-dir")
+    # Every problem a user can fix is collected and reported together (exit 2), not one per attempt.
+    errors.extend(builder.errors)
+    spec, explicit = builder.spec, builder.explicit
+
     job_id = req.job_id or store.new_id(action)
     results_uri = None
     user_results = get_dotted(spec, "results_dir") if "results_dir" in explicit else None
@@ -186,15 +204,30 @@ def prepare(req: RunRequest) -> Prepared:
     if results_uri:  # the job writes locally; the runner uploads at the end
         explicit.pop("results_dir", None)
 
-    ctx = MappingContext(results_dir=results_dir, parent=parent, ptm=req.ptm, resume=resume, key_env=req.key_env)
+    by_kind = bool(ptm_kinds(skill.info)) and req.ptm
+    ctx = MappingContext(results_dir=results_dir, parent=parent, ptm=None if by_kind else req.ptm, resume=resume,
+                         key_env=req.key_env)
     mappings, secret_env = _collect(errors, lambda: apply_mappings(skill, action, spec, explicit, ctx)) or ([], {})
-    builder.anchor_sources(skill.info.get("data_sources", {}).get(action, {}),
-                           {"train_datasets": req.train_dataset, "eval_dataset": req.eval_dataset,
-                            "inference_dataset": req.inference_dataset})
+    ptm_info = None
+    if by_kind:  # the file's kind decides which keys it fills (the skill's ptm_kinds)
+        taken = {m["key"] for m in mappings if m["function"] in ("parent_model", "parent_model_or_ptm")}
+        found = _collect(errors, lambda: apply_ptm(skill.info, action, spec, explicit, req.ptm, req.ptm_kind, taken))
+        if found:
+            mappings.extend(found[0])
+            ptm_info = found[1]
+    elif req.ptm_kind:
+        errors.append(ErrorItem("--ptm-kind", "--ptm-kind needs --ptm (and a skill with ptm_kinds)",
+                                got=req.ptm_kind))
+    errors.extend(finish_lineage(skill, action, lineage, spec, explicit, parent, resume))
     rows = fill_sources(skill, action, spec, explicit,
                         {"train_datasets": req.train_dataset, "eval_dataset": req.eval_dataset,
                          "inference_dataset": req.inference_dataset})
     provided = {r["key"] for r in rows if r.get("from")}
+    if resume is not None and lineage:  # the resumed job's data sources travel with its recorded spec
+        provided |= {r["key"] for r in rows if r["key"] in lineage.get("keys", []) and not r.get("from")}
+        for r in rows:
+            if r["key"] in lineage.get("keys", []) and not r.get("from"):
+                r["from"] = f"--resume {resume.id}"
     absolutize_inputs(skill, action, spec, provided | set(explicit))
     _collect(errors, lambda: check_inputs(skill, action, spec, provided))
     from tao_skill.staging.preflight import remote_checks, remote_note, source_problems  # noqa: PLC0415
@@ -248,9 +281,12 @@ def prepare(req: RunRequest) -> Prepared:
         "remote_checks": checks,
         "remote_note": remote_note(checks),
     }
-    if builder.ignored_sections:  # a whole-experiment spec: other actions' sections were checked, not used
-        plan["ignored_sections"] = {name: f"{src}: checked against its own action's schema; `{action}` does not "
-                                          "use it" for name, src in sorted(builder.ignored_sections.items())}
+    if lineage:
+        plan["lineage"] = lineage
+    if automl_parent:
+        plan["parent_resolution"] = automl_parent
+    if ptm_info:
+        plan["ptm"] = ptm_info
     if automl is not None:
         plan["automl"] = automl
     elif req.automl and any(v not in (None, (), []) for v in req.automl.values()):

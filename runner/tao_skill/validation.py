@@ -160,12 +160,21 @@ def validate(schema: dict[str, Any], spec: dict[str, Any], *, entry: str | None,
              skill_root: Path | None = None) -> list[ErrorItem]:
     """Every problem of a resolved spec: JSON Schema (Draft 2020-12) first, then the config's rules.
 
-    The config's rules run only on a spec the schema accepts, so one mistake is reported once.
+    The config's rules run only on a spec the schema accepts, so one mistake is reported once. A spec
+    that passed before under the same schema, config and validators is not checked again
+    (:mod:`tao_skill.verdicts`): planning it again then imports neither jsonschema nor the config.
     """
+    from tao_skill import verdicts  # noqa: PLC0415
+
+    digest = verdicts.key(schema, spec, entry=entry, action=action, skill_root=skill_root)
+    if verdicts.known_valid(digest):
+        return []
     errors = schema_errors(schema, spec)
     if not errors:
         secrets = {k for k, leaf in leaf_schemas(schema).items() if leaf.get("x-tao-secret") or leaf.get("writeOnly")}
         errors = config_errors(entry, action, spec, skill_root, secrets)
+    if not errors:
+        verdicts.remember_valid(digest)
     return errors
 
 

@@ -68,7 +68,8 @@ def test_chain_train_evaluate_inference_export_deploy(toy_run, tao):
 def test_resume_continues_in_the_same_results_dir(toy_run):
     first = toy_run("train", "--override", "train.fail=true")
     assert first.code == 4
-    again = toy_run("train", "--resume", first.doc["job_id"])
+    # --resume continues with the job's recorded spec; the injected failure is switched off explicitly
+    again = toy_run("train", "--resume", first.doc["job_id"], "--override", "train.fail=false")
     assert again.code == 0, again.err
     assert "resuming from model_epoch_000_step_00010.pth at epoch 1" in again.err
     assert again.doc["job"]["results_dir"] == first.doc["job"]["results_dir"]

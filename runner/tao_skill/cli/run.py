@@ -26,10 +26,30 @@ def _human_plan(plan: dict) -> str:
                  + (f" -> {plan['results_uri']}" if plan.get("results_uri") else ""))
     for m in plan["mappings"]:
         lines.append(f"  {m['key']} <- {m['function']}: {m['value']}  [{m['source']}]")
+    res = plan.get("parent_resolution")
+    if res:
+        lines.append(f"  parent {res['automl_job']} (AutoML) -> {res['chosen']} {res['job_id']} (trial {res['trial']}, "
+                     f"{res['metric']} {res['value']})")
+    lin = plan.get("lineage")
+    if lin:
+        lines.append(f"  from {lin['source']}: {len(lin.get('keys', []))} keys"
+                     + (f" ({', '.join(lin['keys'][:6])}{', ...' if len(lin['keys']) > 6 else ''})" if lin.get('keys')
+                        else ""))
+        for c in lin.get("changed", []):
+            lines.append(f"    changed {c['key']}: {c['parent']!r} -> {c['value']!r} [{c['source']}]")
+    if plan.get("ptm"):
+        p = plan["ptm"]
+        lines.append(f"  ptm {p['uri']}: {p['why']} -> {', '.join(p['keys'])}"
+                     + (f"; not used: {'; '.join(p['skipped'])}" if p.get("skipped") else ""))
     for d in plan["data_sources"]:
         lines.append(f"  data {d['key']}: {d['uri']} -> {d.get('local_path')} (cached: {d.get('cached')})")
     lines.append("  command: " + " ".join(plan["command"]))
     return "\n".join(lines)
+
+
+_PTM_KIND = click.option("--ptm-kind", metavar="KIND", default=None,
+                         help="What --ptm holds (the skill's ptm_kinds, e.g. backbone, 2d, 3d); default: read from "
+                              "the file's tensor names.")
 
 
 def register(cli: click.Group) -> None:
@@ -37,12 +57,14 @@ def register(cli: click.Group) -> None:
     @click.argument("network")
     @click.argument("action")
     @click.option("--dry-run", is_flag=True, help="Resolve, validate and print the plan; run nothing.")
+    @_PTM_KIND
     @click.option("--detach", is_flag=True, help="Check and record the job, start it in the background and return "
                                                  "its id at once (`tao-skill jobs wait ID`, `jobs logs ID --follow`).")
     @spec_options
     @automl_options
     @click.pass_obj
-    def run_cmd(app, network: str, action: str, dry_run: bool, detach: bool, json_mode: bool, **kw) -> int:
+    def run_cmd(app, network: str, action: str, dry_run: bool, detach: bool, ptm_kind: str | None, json_mode: bool,
+                **kw) -> int:
         """Run ACTION of NETWORK as a recorded job (train may route to AutoML).
 
         The spec is assembled from the action's template, --spec, --override and --overrides-json;
@@ -54,6 +76,7 @@ def register(cli: click.Group) -> None:
 
         app.json_mode = json_mode
         req = request_from(network, action, kw)
+        req.ptm_kind = ptm_kind
         prep = prepare(req)
         plan = prep.plan
         if dry_run:
@@ -89,14 +112,17 @@ def register(cli: click.Group) -> None:
     @cli.command("validate")
     @click.argument("network")
     @click.argument("action")
+    @_PTM_KIND
     @spec_options
     @click.pass_obj
-    def validate_cmd(app, network: str, action: str, json_mode: bool, **kw) -> int:
+    def validate_cmd(app, network: str, action: str, ptm_kind: str | None, json_mode: bool, **kw) -> int:
         """Resolve and validate a spec exactly like `run --dry-run`, without creating a job."""
         from tao_skill.plan import prepare  # noqa: PLC0415
 
         app.json_mode = json_mode
-        plan = prepare(request_from(network, action, kw)).plan
+        req = request_from(network, action, kw)
+        req.ptm_kind = ptm_kind
+        plan = prepare(req).plan
         app.emit({"ok": True, "network": plan["network"], "action": action, "spec": plan["spec"],
                   "mappings": plan["mappings"], "data_sources": plan["data_sources"],
                   "remote_checks": plan.get("remote_checks", [])},

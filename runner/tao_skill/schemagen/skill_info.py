@@ -110,6 +110,34 @@ class Demo(_Strict):
     steps: list[DemoStep] = Field(min_length=1)
 
 
+class LineageStage(_Strict):
+    key: str
+    name: str
+    grow_on: list[str] = []
+
+
+class Lineage(_Strict):
+    """What a child job takes from its parent (tao_skill.lineage)."""
+
+    inherit: list[str]
+    exclude: list[str] = []
+    architecture: list[str] = []
+    architecture_by_stage: dict[str, list[str]] = {}
+    stage: LineageStage | None = None
+
+
+class PtmKind(_Strict):
+    match_any: list[str] = Field(min_length=1)
+    keys: dict[str, dict[str, Any] | None] = Field(min_length=1)
+
+
+class PtmKinds(_Strict):
+    """How `--ptm FILE` is read (tao_skill.ptm)."""
+
+    strip_prefixes: list[str] = []
+    kinds: dict[str, PtmKind] = Field(min_length=1)
+
+
 class SkillInfo(_Strict):
     name: str
     network_arch: str = Field(pattern=r"^[a-z0-9_]+$")
@@ -132,6 +160,8 @@ class SkillInfo(_Strict):
     tools: dict[str, list[str]] = {}
     demo: Demo | None = None
     automl: AutoMLInfo | None = None
+    lineage: Lineage | None = None
+    ptm_kinds: PtmKinds | None = None
     notes: list[str] = []
 
 
@@ -209,6 +239,16 @@ def validate_skill_info(info: dict[str, Any], schemas: dict[str, dict[str, Any]]
         key = getattr(parsed.automl, field_name, None) if parsed.automl else None
         if key:
             need("train", key, f"automl.{field_name}")
+    if parsed.lineage:
+        lin = parsed.lineage
+        named = lin.inherit + lin.exclude + lin.architecture + [k for ks in lin.architecture_by_stage.values() for k in ks]
+        for key in named + ([lin.stage.key] if lin.stage else []):
+            if not any(_schema_has(s, key) for s in schemas.values()):
+                problems.append(f"skill_info.yaml: lineage names `{key}`, which exists in no generated schema")
+    if parsed.ptm_kinds:
+        for kind, entry in parsed.ptm_kinds.kinds.items():
+            for key in entry.keys:
+                need("train", key, f"ptm_kinds.kinds.{kind}.keys")
     if "train" in schemas and not _schema_has(schemas["train"], parsed.gpu_spec_key):
         problems.append(f"skill_info.yaml: gpu_spec_key `{parsed.gpu_spec_key}` is not a key of the train schema")
     return problems
