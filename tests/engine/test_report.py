@@ -65,6 +65,29 @@ def test_train_report_has_curves_and_per_class_table(trained_3d):
     assert "var THREE=" not in page
 
 
+def test_evaluate_report_names_the_checkpoint_and_lists_every_class(tiny_data, trained_3d, tmp_path):
+    spec = write_spec(tmp_path / "spec.yaml", make_spec(tiny_data, tmp_path, **{
+        "dataset.enable_3d": True, "evaluate.checkpoint": str(trained_3d / "latest.pth")}))
+    assert run_action("evaluate", spec) == 0
+    page = (tmp_path / "report.html").read_text()
+    result = __import__("json").loads((tmp_path / "evaluation.json").read_text())
+    assert str(trained_3d / "latest.pth") in page and "PRQ" in page
+    for part, table in result["per_class"].items():
+        assert f"<h3>{part.upper()}</h3>" in page
+        for cid in table:
+            assert f"<td>{cid} " in page  # one row per class id (with its name from the colormap)
+
+
+def test_a_report_that_cannot_be_written_never_fails_the_job(tmp_path, caplog):
+    from nvpanoptix3d.report import report_after_action
+
+    (tmp_path / "report.html").mkdir()  # the atomic rename onto a folder fails
+    with caplog.at_level("WARNING", logger="nvpanoptix3d"):
+        assert report_after_action(None, tmp_path, "evaluate") is None
+    assert "could not write report.html" in caplog.text
+    assert report_after_action(None, tmp_path, "export") is None  # no report for export
+
+
 def test_preview_shows_the_nearer_surface_in_its_colour():
     # two squares facing the camera: red at 2 m in front of a larger blue one at 3 m
     def square(z, half, color):

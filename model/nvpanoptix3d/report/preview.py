@@ -75,7 +75,8 @@ def render(vertices: np.ndarray, faces: np.ndarray, colors: np.ndarray, *, size:
     area = 0.5 * np.abs((t2[:, 1, 0] - t2[:, 0, 0]) * (t2[:, 2, 1] - t2[:, 0, 1])
                         - (t2[:, 2, 0] - t2[:, 0, 0]) * (t2[:, 1, 1] - t2[:, 0, 1]))
     edge = np.max(np.linalg.norm(t2 - np.roll(t2, 1, axis=1), axis=2), axis=1)
-    steps = np.clip(np.ceil(np.maximum(edge, np.sqrt(2 * area))), 1, _MAX_STEPS).astype(np.int64)
+    # sample spacing <= 1.5 px: rounding to the nearest pixel then leaves no pixel of the face uncovered
+    steps = np.clip(np.ceil(np.maximum(edge, np.sqrt(2 * area)) / 1.5), 1, _MAX_STEPS).astype(np.int64)
     pix_all, depth_all, face_all = [], [], []
     for k in np.unique(steps):
         sel = np.nonzero(steps == k)[0]
@@ -87,12 +88,10 @@ def render(vertices: np.ndarray, faces: np.ndarray, colors: np.ndarray, *, size:
         depth_all.append(pts[..., 2][ok])
         face_all.append(np.broadcast_to(sel[:, None], px.shape)[ok])
     pix, depth, face = np.concatenate(pix_all), np.concatenate(depth_all), np.concatenate(face_all)
-    order = np.lexsort((depth, pix))  # nearest sample first within each pixel
-    pix, face = pix[order], face[order]
-    first = np.ones(len(pix), dtype=bool)
-    first[1:] = pix[1:] != pix[:-1]
-    flat = img.reshape(-1, 3)
-    flat[pix[first]] = np.clip(face_rgb[face[first]], 0, 255).astype(np.uint8)
+    # z-buffer: write far to near, so the nearest sample of a pixel is written last (NumPy assigns repeated
+    # indices in order)
+    order = np.argsort(-depth, kind="stable")
+    img.reshape(-1, 3)[pix[order]] = np.clip(face_rgb[face[order]], 0, 255).astype(np.uint8)
     return img
 
 
