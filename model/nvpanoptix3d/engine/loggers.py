@@ -41,8 +41,9 @@ def wandb_settings(wandb: Any, results_dir: Path, env: Mapping[str, str] | None 
     kw: dict[str, Any] = {"project": wandb.project or None, "name": wandb.name or None,
                           "save_dir": str(results_dir), "offline": mode == "offline", "log_model": False,
                           "tags": list(wandb.tags), "save_code": bool(wandb.save_code),
-                          "sync_tensorboard": bool(wandb.sync_tensorboard), "reinit": bool(wandb.reinit),
-                          "mode": mode}
+                          "sync_tensorboard": bool(wandb.sync_tensorboard), "mode": mode}
+    if wandb.reinit:  # only when asked: newer wandb warns about the boolean form
+        kw["reinit"] = True
     if wandb.entity:
         kw["entity"] = wandb.entity
     if wandb.group:
