@@ -257,7 +257,8 @@ def load_json(text: str, *, source: str = "JSON input", key: str | None = None) 
         raise _fail("depth", key, f"{source} is nested too deeply") from None
     except ValueError as exc:  # e.g. an integer of 5,000 digits
         raise _fail("syntax", key, f"{source} holds a value JSON cannot read: {str(exc)[:200]}") from None
-    _no_nul(data, source, key)
+    if "\\u0000" in text or "\x00" in text:  # the only ways a NUL reaches a parsed string; the walk costs
+        _no_nul(data, source, key)           # ~30 ms on a generated schema, on every plan
     return data
 
 
