@@ -135,10 +135,17 @@ def test_local_and_file_uri_sources(tmp_path, h):
     out = stage_data_sources(values, inputs, cache, progress=False)
     assert out["dataset.train.json_path"] == str(data / "meta" / "train.json")
     assert out["dataset.val.json_path"] == str(data / "meta" / "val.json")  # file:// URI -> plain path
-    # packaged scenes extracted in place so <base_dir>/data/<scene_id>/... resolves
+    # packaged scenes: <base_dir>/data/<scene_id>/... resolves in a view in the cache; the user's folder is
+    # not written to (no extracted scene, no marker beside the archive)
     scene = h.SCENES[0]
-    assert (data / "data" / scene / "rgb_0000.png").read_bytes() == h.scene_files(scene, 0)[f"{scene}/rgb_0000.png"]
+    before = sorted(p.name for p in (data / "data").iterdir())
+    assert before == ["images.tar.gz"]
+    base = Path(out["dataset.train.base_dir"])
+    assert base.is_relative_to(cache) and base != data
+    assert (base / "data" / scene / "rgb_0000.png").read_bytes() == h.scene_files(scene, 0)[f"{scene}/rgb_0000.png"]
+    assert (base / "meta" / "train.json").read_bytes() == (data / "meta" / "train.json").read_bytes()
     assert (data / "data" / "images.tar.gz").read_bytes() == files["data/images.tar.gz"]
+    assert out["dataset.val.base_dir"] == str(base)
     assert all(p["cached"] and p["kind"] == "local" for p in plan_data_sources(values, inputs, cache))
 
     inf_inputs, _ = h.load_inputs("inference")

@@ -102,9 +102,14 @@ def _crash_log(argv: list[str]) -> str | None:
     text = f"tao-skill {' '.join(argv)}\n\n{traceback.format_exc()}"
     name = f"error-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.txt"
     candidates = []
+    from tao_skill.staging.preflight import folder_problem  # noqa: PLC0415
+
     ws = _workspace_of(argv)
-    if ws is not None and ws.is_dir():
-        candidates.append(ws / "logs")
+    try:
+        if ws is not None and folder_problem(ws.expanduser().absolute()) is None:
+            candidates.append(ws.expanduser().absolute() / "logs")
+    except (OSError, ValueError):
+        pass
     candidates.append(Path(tempfile.gettempdir()) / "tao-skill-logs")
     for folder in candidates:
         try:

@@ -33,7 +33,18 @@ class _FiniteFloat(click.ParamType):
 
 FINITE_FLOAT = _FiniteFloat()
 
-WORKSPACE_OPTION = click.option("--workspace", type=click.Path(path_type=Path), default=None,
+class _NonEmptyPath(click.Path):
+    """A path flag that refuses an empty value (click would read "" as the current folder)."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and not value.strip():
+            self.fail("is empty; give a path or leave the flag out", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+PATH = _NonEmptyPath(path_type=Path)
+
+WORKSPACE_OPTION = click.option("--workspace", type=PATH, default=None,
                                 help="Workspace (default $TAO_SKILL_WORKSPACE or ./tao-workspace).")
 JSON_OPTION = click.option("--json", "json_mode", is_flag=True, help="Print exactly one JSON document on stdout.")
 
@@ -86,7 +97,7 @@ def _flag_errors(kw: dict) -> list[ErrorItem]:
 
 def spec_options(func):
     opts = [
-        click.option("--spec", "spec_file", type=click.Path(path_type=Path), help="A TAO-format YAML spec."),
+        click.option("--spec", "spec_file", type=PATH, help="A TAO-format YAML spec."),
         click.option("--override", "overrides", multiple=True, metavar="KEY=VALUE",
                      help="Set a spec key (dotted or shorthand); the value is parsed as YAML. Repeatable."),
         click.option("--overrides-json", metavar="JSON|@FILE", help="A JSON object of dotted keys (or @file)."),
@@ -102,7 +113,7 @@ def spec_options(func):
                                                       "(default TAO_SKILL_KEY)."),
         click.option("--results-dir", metavar="URI", help="Results folder (local or s3://; default in the job dir)."),
         WORKSPACE_OPTION,
-        click.option("--skill-dir", type=click.Path(path_type=Path), help="A skill directory outside the bank."),
+        click.option("--skill-dir", type=PATH, help="A skill directory outside the bank."),
         click.option("--no-remote-check", is_flag=True,
                      help="Do not ask S3 whether the source prefixes and the results bucket exist (the plan says "
                           "which checks were skipped)."),

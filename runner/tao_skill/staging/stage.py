@@ -12,7 +12,9 @@ optional: bool, extract_to_parent: bool}}``. For each input key with a value:
   and the value becomes the extracted folder;
 * a ``folder`` input marked ``extract_to_parent`` whose folder holds ``data/<archive>`` (the
   packaged S3 layout, ``data/images.tar.gz``) gets it extracted into ``data/``, so that files
-  resolve as ``<base_dir>/data/<scene_id>/...``.
+  resolve as ``<base_dir>/data/<scene_id>/...``: an S3 folder in its cache copy; a local folder is
+  never written to - the value becomes a view of it in the cache (``<cache>/local/<hash>/<name>``,
+  symlinks to its entries) whose ``data/`` holds the extracted scenes.
 
 Keys without a value (``None`` or ``""``) are skipped: whether a key is required is the schema's
 business, checked before staging. boto3 is imported only when an ``s3://`` value is present.
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -82,6 +85,47 @@ def local_archive_dest(cache_dir: Path, archive: Path) -> Path:
     """Where a local archive is extracted: the cache, never the user's folder."""
     digest = hashlib.sha256(str(archive.resolve()).encode()).hexdigest()[:16]
     return Path(cache_dir).absolute() / "local" / digest / archive_stem(archive.name)
+
+
+def local_view_dest(cache_dir: Path, folder: Path) -> Path:
+    """Where the cache view of a local dataset folder with packaged scenes (``data/*.tar.gz``) lives."""
+    digest = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
+    return Path(cache_dir).absolute() / "local" / digest / (folder.resolve().name or "dataset")
+
+
+def _sync_links(src: Path, dst: Path, skip: set[str]) -> None:
+    """Give ``dst`` a symlink to every entry of ``src`` (except ``skip`` and staging markers); drop links
+    whose entry is gone. Real files and folders in ``dst`` (extracted scenes) are never touched."""
+    names = {p.name for p in src.iterdir()} - skip
+    names = {n for n in names if not (n.startswith(".") and n.endswith(".extracted.json"))}
+    for link in dst.iterdir():
+        if link.is_symlink() and link.name not in names:
+            link.unlink()
+    for name in sorted(names):
+        target = dst / name
+        if target.is_symlink() or target.exists():
+            continue
+        tmp = dst / f".{name}.link-{os.getpid()}"
+        tmp.unlink(missing_ok=True)
+        os.symlink(src / name, tmp)
+        os.replace(tmp, target)
+
+
+def _link_view(folder: Path, view: Path) -> None:
+    """The cache view of ``folder``: links to its entries; ``data/`` a real folder of links to ``data/*``
+    (its archives left out: their scenes are extracted there instead)."""
+    folder = folder.resolve()
+    try:
+        view.mkdir(parents=True, exist_ok=True)
+        _sync_links(folder, view, {DATA_ARCHIVE_DIR})
+        data = view / DATA_ARCHIVE_DIR
+        if data.is_symlink():
+            data.unlink()
+        data.mkdir(exist_ok=True)
+        _sync_links(folder / DATA_ARCHIVE_DIR, data, {a.name for a in _data_archives(folder)})
+    except OSError as exc:
+        raise StagingError(f"could not prepare the staging view {view}: {exc.strerror or exc}", uri=str(folder),
+                           fix="check that the workspace cache folder is writable and the disk is not full") from None
 
 
 def _data_archives(folder: Path) -> list[Path]:
@@ -151,8 +195,12 @@ def _plan_local(entry: dict[str, Any], value: str, spec: Mapping[str, Any], cach
         entry["cached"] = path.is_file() and is_extracted(folder_marker(dest), file_signature(path), [dest])
     else:
         entry["cached"] = path.exists()
-        if path.exists() and spec.get("extract_to_parent"):
-            entry["cached"] = all(is_extracted(merge_marker(a.parent, a), file_signature(a)) for a in _data_archives(path))
+        archives = _data_archives(path) if path.is_dir() and spec.get("extract_to_parent") else []
+        if archives:  # staged as a view in the cache with the scenes extracted (the user's folder is not written)
+            view = local_view_dest(cache_dir, path)
+            entry["local_path"] = str(view)
+            entry["cached"] = all(is_extracted(merge_marker(view / DATA_ARCHIVE_DIR, a), file_signature(a))
+                                  for a in archives)
     if not path.exists():
         entry["error"] = str(_missing_local(entry["key"], value, path))
 
@@ -268,10 +316,16 @@ def _stage_local(key: str, value: str, spec: Mapping[str, Any], cache_dir: Path,
         raise StagingError(f"{path} is a file but a folder is expected", uri=value, key=key,
                            fix="give the folder that holds the files" + (
                                ", or a .tar.gz/.tgz/.tar/.zip archive" if spec.get("extract_to_parent") else ""))
-    if spec.get("extract_to_parent"):
-        for arch in _data_archives(path):
-            extract_into(arch, arch.parent, limits=limits, uri=str(arch))
-    return path
+    archives = _data_archives(path) if spec.get("extract_to_parent") else []
+    if not archives:
+        return path
+    # Never write into the user's folder: the job reads a view of it in the cache (links to every entry)
+    # whose data/ also holds the extracted scenes.
+    view = local_view_dest(cache_dir, path)
+    _link_view(path, view)
+    for arch in archives:
+        extract_into(arch, view / DATA_ARCHIVE_DIR, limits=limits, uri=str(arch))
+    return view
 
 
 def _stage_s3(key: str, value: str, spec: Mapping[str, Any], stager: S3Stager, limits: ExtractLimits) -> Path:
