@@ -62,7 +62,9 @@ def spawn(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
 
 def seen(ws: Path, job_id: str) -> dict:
     """What the fixture entrypoint of a trial job ran with (results/seen.json)."""
-    return json.loads((ws / "jobs" / job_id / "results" / "seen.json").read_text())
+    from tao_skill.jobs import JobStore
+
+    return json.loads((Path(JobStore(ws).get(job_id).results_dir) / "seen.json").read_text())
 
 
 def children(tao, parent: str) -> list[dict]:

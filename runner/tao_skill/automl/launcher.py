@@ -91,10 +91,12 @@ def _counts(t: optuna.trial.FrozenTrial, retried: set[int] = frozenset()) -> boo
 
 def _retried(trials: list[optuna.trial.FrozenTrial]) -> set[int]:
     out = set()
-    for t in trials:
-        number = optuna.storages.RetryHeartbeatStaleTrialCallback.retried_trial_number(t)
-        if number is not None:
-            out.add(number)
+    with warnings.catch_warnings():  # "experimental" in Optuna since 2.8
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        for t in trials:
+            number = optuna.storages.RetryHeartbeatStaleTrialCallback.retried_trial_number(t)
+            if number is not None:
+                out.add(number)
     return out
 
 
@@ -205,7 +207,8 @@ def _final(study: optuna.Study, runner: TrialRunner, job_id: str) -> dict[str, A
     if rec.get("status") == "canceled":
         raise StudyCanceled(reason or "canceled")
     return {"mode": "train", "status": rec["status"], "job_id": final_id, "value": runner.best_value(reported),
-            "checkpoint": runner.checkpoint(rec["results_dir"]) if rec["status"] == "done" else None,
+            "checkpoint": runner.checkpoint(rec["results_dir"], rec.get("results_uri") if rec.get("upload") and not
+                                            rec["upload"].get("error") else None) if rec["status"] == "done" else None,
             "exit_code": rec.get("exit_code")}
 
 

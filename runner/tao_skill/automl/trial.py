@@ -75,9 +75,26 @@ class TrialRunner:
         value = get_dotted(spec, key) if key else None
         return int(value) if isinstance(value, (int, float)) else None
 
+    def results_location(self, job_id: str) -> tuple[Path, str | None]:
+        """(local results folder, upload URI) of a trial: under the study's results location, so the best
+        checkpoint is reachable from every machine (``<AutoML results>/trials/<job>``; an ``s3://`` location
+        gets the trial's results uploaded there). A local location this machine cannot write (another
+        machine's disk) falls back to the trial's job folder."""
+        uri = self.plan.get("results_uri")
+        if uri:
+            return self.store.job_dir(job_id) / "results", f"{str(uri).rstrip('/')}/trials/{job_id}"
+        base = Path(self.plan.get("results_dir") or self.store.job_dir(self.automl_job_id) / "results")
+        try:
+            (base / "trials").mkdir(parents=True, exist_ok=True)
+            return base / "trials" / job_id, None
+        except OSError:
+            self.say(f"the study's results folder {base} is not writable here; trial {job_id} keeps its results "
+                     "in its job folder (use an s3:// --results-dir for studies across machines)")
+            return self.store.job_dir(job_id) / "results", None
+
     def _prepared(self, job_id: str, spec: dict[str, Any], route: str, extra: dict[str, Any]) -> Prepared:
         job_dir = self.store.job_dir(job_id)
-        results_dir = job_dir / "results"
+        results_dir, results_uri = self.results_location(job_id)
         spec = copy.deepcopy(spec)
         for key, fn in self.skill.info.get("spec_params", {}).get("train", {}).items():
             name = fn if isinstance(fn, str) else fn.get("function")
@@ -86,9 +103,10 @@ class TrialRunner:
                 set_dotted(spec, key, str(results_dir / sub) if sub else str(results_dir))
         plan = {k: v for k, v in self.plan.items() if k not in ("automl", "dataset_table", "mappings")}
         plan.update({"job_id": job_id, "route": route, "parent_job": self.automl_job_id, "job_dir": str(job_dir),
-                     "results_dir": str(results_dir), "results_uri": None, "spec": redact(spec, self.secret_keys),
+                     "results_dir": str(results_dir), "results_uri": results_uri,
+                     "spec": redact(spec, self.secret_keys),
                      "command": command_for(self.skill, "train", job_dir / "spec.yaml"), **extra})
-        return Prepared(self.skill, plan, spec, dict(self.secret_env), self.store, results_dir, None,
+        return Prepared(self.skill, plan, spec, dict(self.secret_env), self.store, results_dir, results_uri,
                         list(self.secret_keys))
 
     # ----------------------------------------------------------------- monitor
@@ -158,11 +176,16 @@ class TrialRunner:
             return None
         return (max if self.settings["direction"] == "maximize" else min)(reported.values())
 
-    def checkpoint(self, results_dir: str | Path) -> str | None:
+    def checkpoint(self, results_dir: str | Path, results_uri: str | None = None) -> str | None:
+        """The best checkpoint of a finished job; its URI when the job's results were uploaded."""
         arts = self.skill.info.get("artifacts", {})
         ckpt, _ = choose_checkpoint(Path(results_dir), arts.get("checkpoint_glob", "*.pth"), self.settings["metric"],
                                     self.settings["direction"], arts.get("status_file", "status.json"))
-        return str(ckpt) if ckpt else None
+        if ckpt is None:
+            return None
+        if results_uri:
+            return f"{results_uri.rstrip('/')}/{Path(ckpt).relative_to(results_dir).as_posix()}"
+        return str(ckpt)
 
     def check_spec(self, spec: dict[str, Any]) -> list[ErrorItem]:
         return validate(self.schema, spec, entry=self.skill.info.get("config_entry"), action="train",
@@ -215,7 +238,8 @@ class TrialRunner:
                    + (f" (it has {', '.join(have)}; choose one with --metric)" if have else ""))
             trial.set_user_attr("error", msg)
             raise TrialFailed(msg)
-        trial.set_user_attr("checkpoint", self.checkpoint(rec["results_dir"]))
+        uploaded = rec.get("results_uri") if rec.get("upload") and not rec["upload"].get("error") else None
+        trial.set_user_attr("checkpoint", self.checkpoint(rec["results_dir"], uploaded))
         self.say(f"trial {trial.number}: {self.settings['metric']} {value:.4g}")
         return value
 
