@@ -19,7 +19,7 @@ def _fmt(v: float) -> str:
     if v == 0:
         return "0"
     if abs(v) >= 1000 or abs(v) < 0.01:
-        return f"{v:.2g}"
+        return f"{v:.3g}"
     return f"{v:.3g}"
 
 
@@ -38,9 +38,12 @@ def line_chart(series: dict[str, Sequence[tuple[float, float]]], *, title: str, 
     y0, y1 = min(ys), max(ys)
     if x1 == x0:
         x0, x1 = x0 - 0.5, x1 + 0.5
-    if y1 == y0:
-        y0, y1 = y0 - 0.5, y1 + 0.5
-    left, right, top, bottom = 56, 12, 26, 34
+    if y1 == y0:  # a constant series (e.g. a flat learning rate): a band of +-10 % around it
+        pad = abs(y0) * 0.1 or 0.5
+        y0, y1 = y0 - pad, y1 + pad
+    integer_x = all(float(x).is_integer() for x in xs)
+    legend_rows = -(-len(clean) // 4)
+    left, right, top, bottom = 56, 12, 24 + 13 * legend_rows, 34
     pw, ph = width - left - right, height - top - bottom
 
     def px(x: float) -> float:
@@ -60,7 +63,8 @@ def line_chart(series: dict[str, Sequence[tuple[float, float]]], *, title: str, 
                    f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{label}</text>')
     for t in _ticks(x0, x1):
         x = left + (t - x0) / (x1 - x0) * pw
-        out.append(f'<text x="{x:.1f}" y="{top + ph + 14}" text-anchor="middle" class="tick">{_fmt(t)}</text>')
+        label = str(int(round(t))) if integer_x else _fmt(t)
+        out.append(f'<text x="{x:.1f}" y="{top + ph + 14}" text-anchor="middle" class="tick">{label}</text>')
     out.append(f'<text x="{left + pw / 2}" y="{height - 4}" text-anchor="middle" class="tick">{escape(xlabel)}</text>')
     for i, (name, pts) in enumerate(clean.items()):
         color = PALETTE[i % len(PALETTE)]
@@ -70,8 +74,8 @@ def line_chart(series: dict[str, Sequence[tuple[float, float]]], *, title: str, 
         if len(pts) <= 40:
             out += [f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="2.6" fill="{color}"><title>{escape(name)} '
                     f'{_fmt(x)}: {_fmt(y)}</title></circle>' for x, y in pts]
-        lx = left + 8 + (i % 4) * (pw // 4)
-        ly = top + 14 + (i // 4) * 14
+        lx = left + (i % 4) * (pw // 4)
+        ly = 24 + 13 * (i // 4) + 8  # legend rows between the title and the plot
         out.append(f'<rect x="{lx}" y="{ly - 8}" width="10" height="3" fill="{color}"/>'
                    f'<text x="{lx + 14}" y="{ly - 4}" class="legend">{escape(name)}</text>')
     out.append("</svg>")
