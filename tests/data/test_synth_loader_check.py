@@ -110,7 +110,7 @@ def test_wrong_shape_missing_file_bad_json(dataset, tmp_path):
 def test_checker_cli_reports_wrong_downsample_for_matterport(dataset):
     proc = subprocess.run([sys.executable, "-m", "nvpanoptix3d.data.check", str(dataset), "--format", "matterport",
                            "--downsample-factor", "1"], capture_output=True, text=True)
-    assert proc.returncode == 1 and "Downsample factor mismatch" in proc.stdout and "Traceback" not in proc.stderr
+    assert proc.returncode == 2 and "Downsample factor mismatch" in proc.stdout and "Traceback" not in proc.stderr
 
 
 def test_synth_cli_runs_and_rejects_bad_size(tmp_path):

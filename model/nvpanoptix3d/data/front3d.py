@@ -1,8 +1,9 @@
 """The 3D-FRONT-layout dataset (also the synthetic_* sets): split json + per-sample files -> sample dicts.
 
-Layout (docs/data-format.md): ``<base_dir>/data/<scene_id>/{rgb_<id>.png, depth_<id>.exr|.npz,
+Layout (docs/data-format.md): ``<base_dir>/data/<scene_id>/{rgb_<id>.png, depth_<id>.exr,
 segmap_<id>.mapped.npz, geometry_<id>.npz, segmentation_<id>.mapped.npz, weighting_<id>.npz}``, split
-files ``meta/<split>.json`` (list of {scene_id, image_id, height, width}), ``meta/frustum_mask.npz``.
+files named by ``dataset.<split>.json_path`` (list of {scene_id, image_id, height, width[, file_name]}),
+``meta/frustum_mask.npz``.
 Volumes on disk use the 3D-FRONT orientation; they are flipped into our grid convention on load.
 """
 
@@ -17,6 +18,7 @@ from PIL import Image, ImageOps
 from torch.utils.data import Dataset
 
 from nvpanoptix3d.data.categories import DataError, load_label_lut
+from nvpanoptix3d.data.exrio import read_depth_exr
 from nvpanoptix3d.data.layouts import front3d_files, layout_hint
 from nvpanoptix3d.data.npzio import load_npz
 from nvpanoptix3d.data.options import DatasetOptions
@@ -26,31 +28,47 @@ from nvpanoptix3d.geometry import FRONT3D_INTRINSIC, FrustumGrid, scale_intrinsi
 NATIVE_SIZE = (320, 240)
 
 
+_SPLIT_SHAPE = "a JSON list of {scene_id, image_id, height, width} objects (file_name optional)"
+
+
 def read_split(path: Path) -> list[dict[str, Any]]:
+    """Rows of a split file (any name: meta/train.json, Uni-3D's meta/train_3d.json, ...); every way it can be
+    unusable (missing, a folder, binary, empty, not JSON, wrong shape) is a DataError naming the file."""
+    path = Path(path)
     try:
-        rows = json.loads(Path(path).read_text())
+        text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
-        raise DataError(f"split file {path} does not exist (expected meta/<split>.json)") from None
+        raise DataError(f"split file {path} does not exist") from None
+    except IsADirectoryError:
+        raise DataError(f"split file {path} is a folder; expected {_SPLIT_SHAPE}") from None
+    except UnicodeDecodeError:
+        raise DataError(f"split file {path} is not UTF-8 text (a binary file?); expected {_SPLIT_SHAPE}") from None
+    except OSError as exc:
+        raise DataError(f"split file {path} cannot be read: {exc.strerror}") from None
+    if not text.strip():
+        raise DataError(f"split file {path} is empty; expected {_SPLIT_SHAPE}")
+    try:
+        rows = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DataError(f"split file {path} is not valid JSON: {exc}") from None
-    if not isinstance(rows, list) or not all(isinstance(r, dict) and "scene_id" in r and "image_id" in r for r in rows):
-        raise DataError(f"split file {path} must be a JSON list of {{scene_id, image_id, height, width}} objects")
+        raise DataError(f"split file {path} is not valid JSON ({exc.msg} at line {exc.lineno}); expected "
+                        f"{_SPLIT_SHAPE}") from None
+    if not isinstance(rows, list):
+        raise DataError(f"split file {path} holds a JSON {type(rows).__name__}; expected {_SPLIT_SHAPE}")
+    for i, row in enumerate(rows):
+        missing = [k for k in ("scene_id", "image_id") if not isinstance(row, dict) or k not in row]
+        if missing:
+            raise DataError(f"split file {path}: row {i} lacks {', '.join(missing)}; expected {_SPLIT_SHAPE}")
     return rows
 
 
 def read_depth(stem: Path) -> np.ndarray:
-    """Metric depth (H, W) from depth_<id>.exr (needs pyexr/OpenEXR) or depth_<id>.npz."""
+    """Metric depth (H, W) from depth_<id>.exr (NVIDIA's format), else a depth_<id>.npz (key `data`)."""
+    exr = stem.with_suffix(".exr")
+    if exr.exists():
+        return read_depth_exr(exr)
     npz = stem.with_suffix(".npz")
     if npz.exists():
         return load_npz(npz).astype(np.float32)
-    exr = stem.with_suffix(".exr")
-    if exr.exists():
-        try:
-            import pyexr  # noqa: PLC0415 - optional reader of the published EXR depth maps
-        except ImportError:
-            raise DataError(f"{exr} is an EXR depth map: `pip install pyexr` to read it, or convert it to "
-                            f"{npz.name} (key `data`, float32 metres)") from None
-        return np.asarray(pyexr.read(str(exr))).squeeze().astype(np.float32)
     raise DataError(f"missing sample file {exr} (or {npz.name})")
 
 
@@ -73,6 +91,8 @@ def load_frustum_mask(path: Path, dims: int, flip: bool = True) -> np.ndarray:
     if mask.shape != (dims, dims, dims):
         raise DataError(f"{path}: frustum mask has shape {mask.shape}, expected {(dims, dims, dims)} "
                         "(model.frustum3d.grid_dimensions)")
+    if mask.dtype != bool and not (np.issubdtype(mask.dtype, np.integer) and np.isin(mask, (0, 1)).all()):
+        raise DataError(f"{path}: frustum mask must be bool or 0/1 integers (uint8), got {mask.dtype} values")
     return front3d_to_grid(mask.astype(bool)) if flip else mask.astype(bool)
 
 

@@ -18,7 +18,8 @@ LAYOUTS = (*FRONT3D_FAMILY, "matterport")
 
 @dataclass(frozen=True)
 class SampleFiles:
-    """Every file of one sample. ``depth`` of 3D-FRONT names the ``.exr``; a ``.npz`` sibling is accepted too."""
+    """Every file of one sample. ``depth`` of 3D-FRONT names the ``.exr``; a ``.npz`` sibling is read when no
+    ``.exr`` exists (datasets written by older versions of our generator)."""
 
     rgb: Path
     depth: Path
@@ -40,9 +41,15 @@ def split_matterport_id(image_id: str) -> tuple[str, str, str]:
 
 
 def front3d_files(root: Path, row: dict[str, Any]) -> SampleFiles:
+    """A row's files; its optional ``file_name`` names the RGB image (as NVIDIA's loader honours it),
+    absolute or relative to the dataset root."""
     scene = Path(root) / "data" / str(row["scene_id"])
     img = row["image_id"]
-    return SampleFiles(rgb=scene / f"rgb_{img}.png", depth=scene / f"depth_{img}.exr",
+    rgb = scene / f"rgb_{img}.png"
+    if isinstance(row.get("file_name"), str) and row["file_name"]:
+        named = Path(row["file_name"]).expanduser()
+        rgb = named if named.is_absolute() else Path(root) / named
+    return SampleFiles(rgb=rgb, depth=scene / f"depth_{img}.exr",
                        segmap=scene / f"segmap_{img}.mapped.npz", geometry=scene / f"geometry_{img}.npz",
                        segmentation=scene / f"segmentation_{img}.mapped.npz", weighting=scene / f"weighting_{img}.npz")
 

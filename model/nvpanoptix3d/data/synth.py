@@ -28,6 +28,7 @@ from PIL import Image
 from scipy import ndimage
 
 from nvpanoptix3d.data.categories import FRONT3D_CATEGORIES, colormap_json
+from nvpanoptix3d.data.exrio import write_depth_exr
 from nvpanoptix3d.data.layouts import front3d_files, matterport_files
 from nvpanoptix3d.data.npzio import save_npz
 from nvpanoptix3d.geometry import FRONT3D_INTRINSIC, FrustumGrid, scale_intrinsic
@@ -314,7 +315,7 @@ def _write_front3d_view(out: Path, scene_id: str, view: int, prims: list[Prim], 
     rgb, depth, sem, ins = render(prims, intrinsic, size, rng)
     depth = np.where((depth >= depth_min) & (depth <= depth_max), depth, 0).astype(np.float32)
     _png(files.rgb, rgb)
-    save_npz(files.depth.with_suffix(".npz"), data=depth)
+    write_depth_exr(files.depth, depth)
     save_npz(files.segmap, data=np.stack([sem, ins], axis=-1).astype(np.int32))
     save_npz(files.geometry, data=to_front3d_axes(tudf))
     seg = np.stack([sem3, ins3]).astype(np.int32)
