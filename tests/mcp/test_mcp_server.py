@@ -166,3 +166,41 @@ def test_tao_skill_mcp_over_stdio(tmp_path):
     names, listed = anyio.run(main)
     assert names == set(TOOLS)
     assert not listed.isError and _doc(listed)["skills"][0]["network"] == "nvpanoptix3d"
+
+
+@pytest.mark.slow
+def test_tao_skill_mcp_over_streamable_http(tmp_path):
+    """`--transport streamable-http` serves the same tools on HOST:PORT/mcp."""
+    import socket
+    import subprocess
+    import sys
+
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamablehttp_client
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; from tao_skill.cli import main; sys.exit(main())",
+                             "mcp", "--transport", "streamable-http", "--port", str(port), "--workspace",
+                             str(tmp_path / "ws")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    async def main():
+        for _ in range(100):
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                await anyio.sleep(0.2)
+        async with streamablehttp_client(f"http://127.0.0.1:{port}/mcp") as (read, write, _), \
+                ClientSession(read, write) as client:
+            await client.initialize()
+            return {t.name for t in (await client.list_tools()).tools}, await client.call_tool("list_skills", {})
+
+    try:
+        names, listed = anyio.run(main)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert names == set(TOOLS)
+    assert _doc(listed)["skills"][0]["network"] == "nvpanoptix3d"
