@@ -109,7 +109,7 @@ def _collect(errors: list[ErrorItem], step, key: str | None = None):
 
 
 def _automl_settings(skill: Skill, schema: dict[str, Any], req: RunRequest, explicit: dict[str, str], route: str,
-                     job_id: str, workspace: Path) -> dict[str, Any] | None:
+                     job_id: str, workspace: Path, spec: dict[str, Any] | None = None) -> dict[str, Any] | None:
     """The plan's ``automl`` block (algorithm, budgets, metric, search space) when the route is AutoML.
 
     Raises:
@@ -121,7 +121,8 @@ def _automl_settings(skill: Skill, schema: dict[str, Any], req: RunRequest, expl
         from tao_skill.automl.settings import resolve  # noqa: PLC0415
     except ImportError:  # AutoML not installed: the launcher reports it
         return None
-    settings, errors = resolve(skill, schema, req.automl or {}, explicit, job_id=job_id, workspace=workspace)
+    settings, errors = resolve(skill, schema, req.automl or {}, explicit, job_id=job_id, workspace=workspace,
+                               spec=spec)  # the spec: budgets that never report a KPI are refused here
     if errors:
         raise RunnerError(errors)
     return settings
@@ -241,7 +242,7 @@ def prepare(req: RunRequest) -> Prepared:
     if errors:
         raise RunnerError(errors)
 
-    automl = _automl_settings(skill, schema, req, explicit, decision.route, job_id, store.workspace)
+    automl = _automl_settings(skill, schema, req, explicit, decision.route, job_id, store.workspace, spec)
     secrets = secret_keys(schema)
     safe_spec = redact(spec, secrets)
     job_dir = store.job_dir(job_id)

@@ -112,3 +112,22 @@ def test_packaged_nvpanoptix3d_plan_searches_the_schema_defaults(tao, tmp_path, 
     assert keys == set(schema["x-tao-automl-default-parameters"]) - set(a["fixed"])
     assert not keys & set(schema["x-tao-automl-disabled-parameters"])
     assert (a["metric"], a["direction"]) == ("PRQ", "maximize")
+
+
+def test_a_trial_budget_that_never_reports_a_kpi_is_refused_at_plan_time(tao, tmp_path, monkeypatch):
+    """--epochs-per-trial 1 with train.validation_interval 2: no trial would ever validate (skill_info.yaml
+    automl.validation_interval_key names the interval)."""
+    monkeypatch.setenv("TAO_SKILL_WORKSPACE", str(tmp_path / "ws"))
+    data = tmp_path / "front3d"
+    (data / "meta").mkdir(parents=True)
+    for name in ("frustum_mask.npz", "colormap.json", "train.json", "val.json"):
+        (data / "meta" / name).write_text("{}")
+    args = ("run", "nvpanoptix3d", "train", "--dry-run", "--json", "--train-dataset", str(data), "--eval-dataset",
+            str(data), "--automl-policy", "on", "--override", "train.validation_interval=2")
+    res = tao(*args, "--epochs-per-trial", "1")
+    assert res.code == 2, res.out
+    err = next(e for e in res.doc["errors"] if e["key"] == "--epochs-per-trial")
+    assert "never reports a KPI" in err["message"] and err["suggestion"] == "--epochs-per-trial 2"
+    res = tao(*args, "--override", "train.num_epochs=1")  # the spec's own epochs are the trial budget
+    assert res.code == 2 and any(e["key"] == "train.num_epochs" for e in res.doc["errors"]), res.out
+    assert tao(*args, "--epochs-per-trial", "2").code == 0

@@ -57,13 +57,34 @@ def check_storage(url: str | None) -> ErrorItem | None:
     return None
 
 
+def kpi_budget_error(info: dict[str, Any], spec: dict[str, Any] | None, epochs: int | None,
+                     from_flag: bool) -> ErrorItem | None:
+    """A trial budget that can never report a KPI: fewer epochs than the validation interval (the skill's
+    ``automl.validation_interval_key``), so the trial ends before its first validation."""
+    key, epochs_key = info.get("validation_interval_key"), info.get("epochs_key")
+    if not key or spec is None:
+        return None
+    from tao_skill.spec import get_dotted  # noqa: PLC0415
+
+    interval = get_dotted(spec, key)
+    if epochs is None and epochs_key:
+        epochs = get_dotted(spec, epochs_key)
+    if not isinstance(interval, int) or not isinstance(epochs, int) or interval <= 1 or epochs >= interval:
+        return None
+    where = "--epochs-per-trial" if from_flag else epochs_key
+    return ErrorItem(where, f"a trial of {epochs} epoch(s) never reports a KPI: {key} is {interval} (one validation "
+                            f"every {interval} epochs)", expected=f">= {interval} epochs per trial", got=epochs,
+                     suggestion=f"--epochs-per-trial {interval}" if from_flag else f"--override {key}={epochs}")
+
+
 def resolve(skill: Skill, schema: dict[str, Any], options: dict[str, Any], explicit: dict[str, str], *,
-            job_id: str, workspace: Path) -> tuple[dict[str, Any], list[ErrorItem]]:
+            job_id: str, workspace: Path, spec: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[ErrorItem]]:
     """The ``plan["automl"]`` block and every problem found (exit 2 when any).
 
     ``options`` holds the CLI flags (missing or None = default): algorithm, max_trials, timeout,
     epochs_per_trial, train_sample_count, params, metric, direction, storage, study_name, final,
-    baseline, seed.
+    baseline, seed. ``spec`` (the assembled train spec) lets budgets that can never report a KPI be
+    refused here, at plan time.
     """
     info = skill.info.get("automl") or {}
     monitoring = skill.info.get("monitoring") or {}
@@ -90,6 +111,10 @@ def resolve(skill: Skill, schema: dict[str, Any], options: dict[str, Any], expli
         errors.append(ErrorItem("--epochs-per-trial", "this skill names no epochs key (skill_info.yaml automl.epochs_key)"))
     elif epochs is not None and int(epochs) < 1:
         errors.append(ErrorItem("--epochs-per-trial", "must be at least 1", expected=">= 1", got=epochs))
+    budget_err = kpi_budget_error(info, spec, int(epochs) if epochs is not None and int(epochs) >= 1 else None,
+                                  from_flag=bool(opt.get("epochs_per_trial")))
+    if budget_err:
+        errors.append(budget_err)
     samples = opt.get("train_sample_count")
     if samples is not None and not sample_key:
         errors.append(ErrorItem("--train-sample-count", "this skill names no sample-count key "

@@ -74,6 +74,7 @@ class AutoMLInfo(_Strict):
 
     epochs_key: str | None = None  # the train spec key --epochs-per-trial sets
     sample_count_key: str | None = None  # the train spec key --train-sample-count sets
+    validation_interval_key: str | None = None  # epochs between KPI reports; a trial shorter than it is refused
     algorithm: Literal["bayesian", "hyperband", "asha", "bohb", "dehb", "random", "grid", "cmaes"] = "bayesian"
     max_trials: int = Field(10, ge=1)
     epochs_per_trial: int | None = Field(None, ge=1)
@@ -235,7 +236,7 @@ def validate_skill_info(info: dict[str, Any], schemas: dict[str, dict[str, Any]]
     for key in parsed.key_defaults:
         if not any(_schema_has(s, key) for s in schemas.values()):
             problems.append(f"skill_info.yaml: key_defaults `{key}` exists in no generated schema")
-    for field_name in ("epochs_key", "sample_count_key"):
+    for field_name in ("epochs_key", "sample_count_key", "validation_interval_key"):
         key = getattr(parsed.automl, field_name, None) if parsed.automl else None
         if key:
             need("train", key, f"automl.{field_name}")
