@@ -79,8 +79,50 @@ def is_encrypted(path: str | os.PathLike) -> bool:
         return fh.read(len(MAGIC)) == MAGIC
 
 
+#: The entry of a checkpoint that says how to rebuild its network (see :func:`architecture_of`).
+ARCHITECTURE = "architecture"
+
+
+def architecture_of(config: dict[str, Any], stage: str | None) -> dict[str, Any]:
+    """What rebuilds the network of a checkpoint written with spec ``config`` (a plain dict): the whole
+    ``model`` section, the stage, image sizes, the voxel grid and size, and the classes.
+
+    Why in the file: a checkpoint copied away from its job (or passed as ``--ptm``) still says which
+    network its tensors belong to, so a tool or person can rebuild it without the job's spec."""
+    model = dict(config.get("model") or {})
+    backbone = dict(model.get("backbone") or {})
+    backbone.pop("pretrained_model_path", None)  # a path of the machine that trained it, not architecture
+    model["backbone"] = backbone
+    ds = config.get("dataset") or {}
+    f3d, proj = model.get("frustum3d") or {}, model.get("projection") or {}
+    head = model.get("sem_seg_head") or {}
+    return {
+        "network": NETWORK,
+        "stage": stage or ("3d" if ds.get("enable_3d") else "2d"),
+        "model": model,
+        "image_size": {"target_size": ds.get("target_size"), "reduced_target_size": ds.get("reduced_target_size"),
+                       "depth_size": ds.get("depth_size")},
+        "grid": {"grid_dimensions": f3d.get("grid_dimensions"), "frustum_dims": f3d.get("frustum_dims")},
+        "voxel_size": proj.get("voxel_size"),
+        "classes": {"num_classes": head.get("num_classes"), "num_thing_classes": ds.get("num_thing_classes"),
+                    "contiguous_id": ds.get("contiguous_id")},
+        "depth_range": [ds.get("depth_min"), ds.get("depth_max")],
+    }
+
+
+def read_architecture(path: str | os.PathLike, *, key: str | None = None) -> dict[str, Any] | None:
+    """The ``architecture`` entry of a checkpoint (None for files written without one, e.g. NVIDIA's)."""
+    arch = load_checkpoint(path, key=key).get(ARCHITECTURE)
+    return arch if isinstance(arch, dict) else None
+
+
 def save_checkpoint(checkpoint: dict[str, Any], path: str | os.PathLike, *, key: str | None = None) -> Path:
-    """Serialise ``checkpoint`` (encrypted when ``key`` is set) and write it atomically to ``path``."""
+    """Serialise ``checkpoint`` (encrypted when ``key`` is set) and write it atomically to ``path``.
+
+    A checkpoint that carries its spec (``config``, written by the Lightning module) also gets the
+    :data:`ARCHITECTURE` entry, so the file alone says how to rebuild its network."""
+    if isinstance(checkpoint.get("config"), dict) and ARCHITECTURE not in checkpoint:
+        checkpoint = {**checkpoint, ARCHITECTURE: architecture_of(checkpoint["config"], checkpoint.get("stage"))}
     buf = io.BytesIO()
     torch.save(checkpoint, buf)
     data = buf.getvalue()
