@@ -150,3 +150,22 @@ def test_detach_with_invalid_input_fails_in_the_foreground(tao, toy, flag):
     res = tao(*toy_args(toy, "train", "--override", "no.such.key=1", "--detach"))
     assert res.code == 2 and res.doc["ok"] is False
     assert tao("jobs", "list", "--json").doc["jobs"] == []
+
+
+def test_resume_is_refused_while_running_and_continues_after_kill_9_of_the_training(tao, toy):
+    job_id = tao(*toy_args(toy, "train", "--override", "train.sleep_s=2", "--detach")).doc["job_id"]
+    from tao_skill.jobs import JobStore
+
+    store = JobStore(toy["ws"])
+    job = _until(lambda: (lambda j: j if j.pid and j.status == "running" else None)(store.get(job_id)),
+                 what="the training to start")
+    refused = tao("run", "toyseg", "train", "--skill-dir", str(toy["skill"]), "--resume", job_id, "--json")
+    assert refused.code == 2 and "still running" in refused.doc["errors"][0]["message"]
+    _until(lambda: list((toy["ws"] / "jobs" / job_id / "results").glob("model_epoch_*.pth")), what="a checkpoint")
+    os.kill(job.pid, signal.SIGKILL)
+    assert tao("jobs", "wait", job_id, "--json").doc["status"] == "failed"
+    again = tao("run", "toyseg", "train", "--skill-dir", str(toy["skill"]), "--resume", job_id,
+                "--override", "train.sleep_s=0", "--json")  # no dataset flags: they come from the job
+    assert again.code == 0, again.out
+    assert again.doc["route"] == "direct" and again.doc["job"]["results_dir"] == job.results_dir
+    assert "resuming from model_epoch_" in again.err
