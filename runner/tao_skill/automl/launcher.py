@@ -1,6 +1,6 @@
 """The AutoML job: baseline, trials, final training, results. Also workers, resume and status.
 
-``run_from_plan(plan, workspace, job_id)`` is the runner's hand-off (``tao_skill.launch.launch_automl``):
+``run_from_plan(plan, workspace, job_id)`` is the runner's hand-off (``tao_skill.routes.automl.launch_automl``):
 the AutoML job is already recorded; this creates the Optuna study, enqueues the baseline (the user's
 spec as trial 0), runs trials as child jobs until the budget is spent, waits for trials of other
 workers, trains the best configuration with the full budget when trials were capped, and writes
@@ -292,7 +292,7 @@ def run_study(plan: dict[str, Any], workspace: Path, job_id: str, *, resume: boo
 
 
 def run_from_plan(plan: dict[str, Any], workspace: Path, job_id: str) -> int:
-    """The runner's hand-off for a train plan routed to AutoML (see ``tao_skill.launch.launch_automl``)."""
+    """The runner's hand-off for a train plan routed to AutoML (see ``tao_skill.routes.automl.launch_automl``)."""
     return run_study(plan, Path(workspace), job_id)
 
 
