@@ -75,8 +75,8 @@ def render(vertices: np.ndarray, faces: np.ndarray, colors: np.ndarray, *, size:
     area = 0.5 * np.abs((t2[:, 1, 0] - t2[:, 0, 0]) * (t2[:, 2, 1] - t2[:, 0, 1])
                         - (t2[:, 2, 0] - t2[:, 0, 0]) * (t2[:, 1, 1] - t2[:, 0, 1]))
     edge = np.max(np.linalg.norm(t2 - np.roll(t2, 1, axis=1), axis=2), axis=1)
-    # sample spacing <= 1.5 px: rounding to the nearest pixel then leaves no pixel of the face uncovered
-    steps = np.clip(np.ceil(np.maximum(edge, np.sqrt(2 * area)) / 1.5), 1, _MAX_STEPS).astype(np.int64)
+    # sample spacing <= 1.25 px; the few pixels rounding skips are filled from their neighbours
+    steps = np.clip(np.ceil(np.maximum(edge, np.sqrt(2 * area)) / 1.25), 1, _MAX_STEPS).astype(np.int64)
     pix_all, depth_all, face_all = [], [], []
     for k in np.unique(steps):
         sel = np.nonzero(steps == k)[0]
@@ -92,6 +92,22 @@ def render(vertices: np.ndarray, faces: np.ndarray, colors: np.ndarray, *, size:
     # indices in order)
     order = np.argsort(-depth, kind="stable")
     img.reshape(-1, 3)[pix[order]] = np.clip(face_rgb[face[order]], 0, 255).astype(np.uint8)
+    covered = np.zeros(h * w, dtype=bool)
+    covered[pix] = True
+    return _fill_pinholes(img, covered.reshape(h, w))
+
+
+def _fill_pinholes(img: np.ndarray, covered: np.ndarray) -> np.ndarray:
+    """Uncovered pixels with at least 3 covered 4-neighbours (gaps between sample points, not background)
+    take the mean of those neighbours."""
+    pad = np.pad(covered, 1)
+    rgb = np.pad(img.astype(np.int32), ((1, 1), (1, 1), (0, 0)))
+    shifts = [(0, 1), (2, 1), (1, 0), (1, 2)]
+    count = sum(pad[a:a + covered.shape[0], b:b + covered.shape[1]].astype(np.int32) for a, b in shifts)
+    total = sum(rgb[a:a + covered.shape[0], b:b + covered.shape[1]]
+                * pad[a:a + covered.shape[0], b:b + covered.shape[1], None] for a, b in shifts)
+    hole = ~covered & (count >= 3)
+    img[hole] = (total[hole] / count[hole, None]).astype(np.uint8)
     return img
 
 
