@@ -169,3 +169,17 @@ def test_resume_is_refused_while_running_and_continues_after_kill_9_of_the_train
     assert again.code == 0, again.out
     assert again.doc["route"] == "direct" and again.doc["job"]["results_dir"] == job.results_dir
     assert "resuming from model_epoch_" in again.err
+
+
+def test_a_job_of_another_host_is_lost_once_its_heartbeat_is_stale(tao, toy):
+    from tao_skill.jobs import LOST_AFTER_S, JobStore
+
+    store = JobStore(toy["ws"])
+    store.create(job_id="train-remote", parent_id=None, network="toyseg", action="train", route="direct",
+                 results_dir=toy["tmp"] / "r", results_uri=None, plan={})
+    now = time.time()
+    store.update("train-remote", status="running", runner_pid=1, host="another-machine", heartbeat=now)
+    assert store.get("train-remote").status == "running"  # fresh heartbeat: still live
+    store.update("train-remote", heartbeat=now - LOST_AFTER_S - 5)
+    job = store.get("train-remote")
+    assert job.status == "lost" and "no heartbeat" in job.detail["reason"]
