@@ -54,9 +54,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from tao_skill.cli import dataset, demo, describe, jobs, mcp, run, schemas, skills  # noqa: PLC0415
+    from tao_skill.cli import dataset, demo, describe, jobs, mcp, preflight, run, schemas, skills  # noqa: PLC0415
 
-    for module in (describe, run, jobs, schemas, dataset, demo, skills, mcp):
+    for module in (describe, run, jobs, schemas, dataset, demo, skills, mcp, preflight):
         module.register(cli)
     try:
         from tao_skill.cli import automl  # noqa: PLC0415 - added by the AutoML engineer

@@ -52,6 +52,21 @@ _PTM_KIND = click.option("--ptm-kind", metavar="KIND", default=None,
                               "the file's tensor names.")
 
 
+def _preflight(prep) -> dict | None:
+    """The preflight report of a train plan (GPUs, memory estimate, disk; tao_skill.preflight), else None."""
+    if prep.plan["action"] != "train":
+        return None
+    from tao_skill.preflight import preflight  # noqa: PLC0415
+
+    return preflight(prep.skill, "train", prep.spec, prep.results_dir)
+
+
+def _preflight_text(report: dict) -> str:
+    from tao_skill.preflight import human  # noqa: PLC0415
+
+    return human(report)
+
+
 def register(cli: click.Group) -> None:
     @cli.command("run")
     @click.argument("network")
@@ -80,7 +95,9 @@ def register(cli: click.Group) -> None:
         prep = prepare(req)
         plan = prep.plan
         if dry_run:
-            app.emit({**plan, "dry_run": True}, _human_plan(plan))
+            report = _preflight(prep)
+            app.emit({**plan, "dry_run": True, "preflight": report},
+                     _human_plan(plan) + (f"\n{_preflight_text(report)}" if report else ""))
             return EXIT_OK
         for note in ("notice", "schema_note", "remote_note"):
             if plan.get(note):
@@ -122,9 +139,12 @@ def register(cli: click.Group) -> None:
         app.json_mode = json_mode
         req = request_from(network, action, kw)
         req.ptm_kind = ptm_kind
-        plan = prepare(req).plan
+        prep = prepare(req)
+        plan = prep.plan
+        report = _preflight(prep)
         app.emit({"ok": True, "network": plan["network"], "action": action, "spec": plan["spec"],
                   "mappings": plan["mappings"], "data_sources": plan["data_sources"],
-                  "remote_checks": plan.get("remote_checks", [])},
-                 f"{network} {action}: spec is valid" + (f"\n  note: {plan['remote_note']}" if plan.get("remote_note") else ""))
+                  "remote_checks": plan.get("remote_checks", []), "preflight": report},
+                 f"{network} {action}: spec is valid" + (f"\n  note: {plan['remote_note']}" if plan.get("remote_note") else "")
+                 + (f"\n{_preflight_text(report)}" if report else ""))
         return EXIT_OK

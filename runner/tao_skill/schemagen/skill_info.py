@@ -93,6 +93,14 @@ class GpuGuidance(_Strict):
     notes: str = ""
 
 
+class PreflightInfo(_Strict):
+    """What `tao-skill preflight` reads besides gpu_spec_key/gpu_guidance (all optional)."""
+
+    memory_estimator: str | None = Field(None, pattern=r"^[\w.]+:\w+$")  # module:function(spec, world_size)
+    gpu_ids_key: str | None = None
+    num_nodes_key: str | None = None
+
+
 class Artifacts(_Strict):
     checkpoint_glob: str
     status_file: str = "status.json"
@@ -149,6 +157,7 @@ class SkillInfo(_Strict):
     monitoring: Monitoring
     gpu_spec_key: str
     gpu_guidance: GpuGuidance
+    preflight: PreflightInfo | None = None
     config_entry: str = Field(pattern=r"^[\w.]+:\w+$")
     schema_actions: list[str]
     spec_templates: dict[str, str]
@@ -250,6 +259,9 @@ def validate_skill_info(info: dict[str, Any], schemas: dict[str, dict[str, Any]]
         for kind, entry in parsed.ptm_kinds.kinds.items():
             for key in entry.keys:
                 need("train", key, f"ptm_kinds.kinds.{kind}.keys")
+    for key in ([parsed.preflight.gpu_ids_key, parsed.preflight.num_nodes_key] if parsed.preflight else []):
+        if key and "train" in schemas and not _schema_has(schemas["train"], key):
+            problems.append(f"skill_info.yaml: preflight key `{key}` is not a key of the train schema")
     if "train" in schemas and not _schema_has(schemas["train"], parsed.gpu_spec_key):
         problems.append(f"skill_info.yaml: gpu_spec_key `{parsed.gpu_spec_key}` is not a key of the train schema")
     return problems

@@ -1,0 +1,176 @@
+"""Preflight: what a training launch will meet on this machine, before it starts.
+
+Why: a 3D run that dies of out-of-memory after an hour of data loading, or asks for a GPU that is not
+there, is cheaper to catch in a second. The report lists the visible GPUs (count, memory, compute
+capability) against the spec's GPU keys, the network's own training-memory estimate (the function
+``skill_info.yaml preflight.memory_estimator`` names; the runner stays network-agnostic), free disk for
+checkpoints, and the skill's GPU guidance (``gpu_guidance``) as warnings, never refusals. Asking for a
+GPU index that does not exist is an error finding (the launch would fail), still reported, not raised.
+
+Device facts come from ``nvidia-smi``, else ``torch.cuda``; ``TAO_SKILL_DEVICE_FACTS`` may name a JSON
+file of facts instead (planning on a login node for the compute nodes; tests).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from tao_skill.spec import get_dotted
+
+FACTS_ENV = "TAO_SKILL_DEVICE_FACTS"
+_GIB = 1024 ** 3
+
+
+def _nvidia_smi() -> list[dict[str, Any]] | None:
+    exe = shutil.which("nvidia-smi")
+    if not exe:
+        return None
+    try:
+        out = subprocess.run([exe, "--query-gpu=index,name,memory.total,memory.free,compute_cap",
+                              "--format=csv,noheader,nounits"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if out.returncode != 0:
+        return None
+    gpus = []
+    for line in out.stdout.strip().splitlines():
+        idx, name, total, free, cap = (x.strip() for x in line.split(","))
+        gpus.append({"index": int(idx), "name": name, "memory_gb": round(float(total) / 1024, 1),
+                     "free_gb": round(float(free) / 1024, 1), "compute_capability": cap})
+    return gpus
+
+
+def _torch_gpus() -> list[dict[str, Any]] | None:
+    try:
+        import torch  # noqa: PLC0415
+    except ImportError:
+        return None
+    if not torch.cuda.is_available():
+        return []
+    gpus = []
+    for i in range(torch.cuda.device_count()):
+        p = torch.cuda.get_device_properties(i)
+        gpus.append({"index": i, "name": p.name, "memory_gb": round(p.total_memory / _GIB, 1), "free_gb": None,
+                     "compute_capability": f"{p.major}.{p.minor}"})
+    return gpus
+
+
+def device_facts() -> dict[str, Any]:
+    """The visible GPUs: ``{"source": ..., "gpus": [{index, name, memory_gb, free_gb, compute_capability}]}``."""
+    path = os.environ.get(FACTS_ENV)
+    if path:
+        data = json.loads(Path(path).read_text())
+        return {"source": f"file {path}", "gpus": list(data.get("gpus", []))}
+    gpus = _nvidia_smi()
+    if gpus is not None:
+        return {"source": "nvidia-smi", "gpus": gpus}
+    gpus = _torch_gpus()
+    return {"source": "torch.cuda" if gpus is not None else "none", "gpus": gpus or []}
+
+
+def _free_disk(path: Path) -> tuple[str, float | None]:
+    probe = Path(path)
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        return str(probe), round(shutil.disk_usage(probe).free / _GIB, 1)
+    except OSError:
+        return str(probe), None
+
+
+def _estimate(skill: Any, spec: dict[str, Any], world: int) -> tuple[dict[str, Any] | None, str | None]:
+    target = ((skill.info.get("preflight") or {}).get("memory_estimator") or "")
+    if not target:
+        return None, "this skill names no memory estimator (skill_info.yaml preflight.memory_estimator)"
+    module, fn = target.split(":")
+    try:
+        return getattr(importlib.import_module(module), fn)(spec, world_size=world), None
+    except Exception as exc:  # noqa: BLE001 - an estimate is advice: say why it is missing, never fail
+        return None, f"no memory estimate: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+
+
+def preflight(skill: Any, action: str, spec: dict[str, Any], results_dir: Path,
+              facts: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The preflight report of one planned job (see the module docstring)."""
+    facts = facts if facts is not None else device_facts()
+    info = skill.info
+    pf = info.get("preflight") or {}
+    guide = info.get("gpu_guidance") or {}
+    gpu_key = info.get("gpu_spec_key")
+    num_gpus = get_dotted(spec, gpu_key) if gpu_key else None
+    gpu_ids = get_dotted(spec, pf["gpu_ids_key"]) if pf.get("gpu_ids_key") else None
+    nodes = get_dotted(spec, pf["num_nodes_key"]) if pf.get("num_nodes_key") else 1
+    gpus = facts.get("gpus") or []
+    findings: list[dict[str, Any]] = []
+
+    def add(level: str, key: str | None, message: str, suggestion: str | None = None) -> None:
+        findings.append({"level": level, "key": key, "message": message, "suggestion": suggestion})
+
+    num_gpus = int(num_gpus) if isinstance(num_gpus, int) else 1
+    selected = [g for g in gpus if not isinstance(gpu_ids, list) or len(gpu_ids) != num_gpus
+                or g["index"] in gpu_ids][:num_gpus]
+    if action == "train":
+        if not gpus:
+            add("warning", None, "no CUDA GPU is visible here: training would run on the CPU (fine for the tiny "
+                                 "preset, far too slow for real data)")
+        else:
+            if num_gpus > len(gpus):
+                add("error", gpu_key, f"{gpu_key} is {num_gpus} but {len(gpus)} GPU(s) are visible on this node",
+                    f"--override {gpu_key}={len(gpus)}")
+            missing = [i for i in (gpu_ids or []) if isinstance(i, int) and i >= len(gpus)]
+            if missing and isinstance(gpu_ids, list) and len(gpu_ids) == num_gpus:
+                add("error", pf.get("gpu_ids_key"), f"{pf.get('gpu_ids_key')} {gpu_ids} names GPU(s) {missing} that "
+                                                    f"do not exist ({len(gpus)} visible: 0..{len(gpus) - 1})")
+        if guide.get("min_gpus") and num_gpus * max(int(nodes or 1), 1) < guide["min_gpus"]:
+            add("warning", gpu_key, f"the skill's guidance is {guide['min_gpus']} GPUs minimum "
+                                    f"({guide.get('recommended_gpus', guide['min_gpus'])} recommended); this run uses "
+                                    f"{num_gpus * max(int(nodes or 1), 1)}", f"--override {gpu_key}={guide['min_gpus']}")
+        small = [g for g in selected if guide.get("min_vram_gb") and g["memory_gb"] < guide["min_vram_gb"]]
+        if small:
+            add("warning", None, f"the skill's guidance is {guide['min_vram_gb']} GB per GPU; "
+                                 + ", ".join(f"GPU {g['index']} ({g['name']}) has {g['memory_gb']} GB" for g in small)
+                                 + (f". {guide['notes'].strip()}" if guide.get("notes") else ""))
+    world = num_gpus * max(int(nodes or 1), 1)
+    estimate, note = _estimate(skill, spec, world) if action == "train" else (None, None)
+    if estimate and selected:
+        least = min(selected, key=lambda g: g["memory_gb"])
+        if estimate["per_gpu_gb"] > least["memory_gb"]:
+            add("warning", None, f"estimated training memory {estimate['per_gpu_gb']} GB per GPU exceeds GPU "
+                                 f"{least['index']}'s {least['memory_gb']} GB: expect out-of-memory"
+                                 + (f". {guide['notes'].strip()}" if guide.get("notes") else ""))
+    where, free = _free_disk(results_dir)
+    ckpt_gb = (estimate or {}).get("checkpoint_gb")
+    if free is not None and ckpt_gb and free < 2 * ckpt_gb:
+        add("warning", None, f"{free} GB free at {where}; a checkpoint is about {ckpt_gb} GB and training keeps "
+                             "at least two (latest and periodic)")
+    return {"ok": not any(f["level"] == "error" for f in findings), "devices": facts,
+            "requested": {"num_gpus": num_gpus, "gpu_ids": gpu_ids, "num_nodes": nodes, "world_size": world},
+            "selected_gpus": [g["index"] for g in selected], "estimate": estimate, "estimate_note": note,
+            "disk": {"path": where, "free_gb": free, "checkpoint_gb": ckpt_gb}, "findings": findings}
+
+
+def human(report: dict[str, Any]) -> str:
+    """A few lines for the console."""
+    d = report["devices"]
+    lines = [f"preflight: {len(d['gpus'])} GPU(s) visible ({d['source']})"
+             + "".join(f"\n  GPU {g['index']}: {g['name']}, {g['memory_gb']} GB, sm {g.get('compute_capability')}"
+                       for g in d["gpus"])]
+    r = report["requested"]
+    lines.append(f"  requested: {r['num_gpus']} GPU(s) x {r['num_nodes']} node(s)")
+    est = report.get("estimate")
+    if est:
+        lines.append(f"  training memory estimate: {est['per_gpu_gb']} GB per GPU ("
+                     + ", ".join(f"{k} {v}" for k, v in est["parts_gb"].items()) + ")")
+    elif report.get("estimate_note"):
+        lines.append(f"  {report['estimate_note']}")
+    disk = report["disk"]
+    if disk["free_gb"] is not None:
+        lines.append(f"  disk: {disk['free_gb']} GB free at {disk['path']}")
+    lines += [f"  {f['level']}: {f['message']}" for f in report["findings"]]
+    return "\n".join(lines)
