@@ -158,4 +158,4 @@ def test_report_renders_in_headless_chromium_with_the_mesh_visible(inferred, tmp
     dist = np.abs(chroma(drawn)[:, None, :] - chroma(mesh)[None]).max(-1).min(1)
     assert (dist < 0.03).mean() > 0.8
     if NOTES is not None:  # maintainers: keep the screenshot (the note of issue 22 describes it)
-        shutil.copy(tmp_path / "report.png", NOTES / "report_inference.png")
+        shutil.copy(tmp_path / "report.png", NOTES / "issue-22-report-tiny-test.png")

@@ -8,6 +8,7 @@ import csv
 import json
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -48,6 +49,30 @@ def run_in_pty(args: list[str], env: dict[str, str], timeout: float = 300) -> tu
     return proc.wait(timeout=30), b"".join(chunks).decode("utf-8", "replace")
 
 
+def final_screen(output: str) -> list[str]:
+    """The lines a terminal shows at the end: carriage returns, erase-line and cursor-up applied, colours dropped."""
+    lines, row, col = [""], 0, 0
+    for tok in re.split(r"(\x1b\[[0-9;?]*[A-Za-z]|\r|\n)", output):
+        if not tok:
+            continue
+        if tok == "\n":
+            row, col = row + 1, 0
+            if row == len(lines):
+                lines.append("")
+        elif tok == "\r":
+            col = 0
+        elif tok.startswith("\x1b["):
+            arg, cmd = re.match(r"\x1b\[([0-9;?]*)([A-Za-z])", tok).groups()
+            if cmd == "K":
+                lines[row] = lines[row][:col] if arg in ("", "0") else ""
+            elif cmd == "A":
+                row = max(0, row - int(arg or 1))
+        else:
+            lines[row] = lines[row][:col] + tok + lines[row][col + len(tok):]
+            col += len(tok)
+    return [line for line in lines if line.strip()]
+
+
 @pytest.fixture(scope="module")
 def watched(tiny_data, tmp_path_factory):
     """One tiny 2D train (2 epochs x 2 steps) through `tao-skill run` on a pseudo-terminal."""
@@ -71,6 +96,8 @@ def test_a_terminal_sees_one_live_progress_bar_with_the_real_total(watched):
     assert "/160000" not in screen  # not the default max_steps
     assert "TAO_PROGRESS" not in screen  # the protocol lines are drawn, not shown
     assert "\x1b[2K" in screen  # redrawn in place (one display, not a line per update)
+    bars = [line for line in final_screen(screen) if "━" in line]
+    assert len(bars) == 1 and "4/4" in bars[0] and "epoch 2/2" in bars[0], bars  # one bar left on the screen
     log = (Path(watched["job"]["job_dir"]) / "log.txt").read_text()
     assert "TAO_PROGRESS" not in log and "step 4/4" in log
     progress = json.loads((Path(watched["job"]["job_dir"]) / "progress.json").read_text())
