@@ -263,8 +263,8 @@ def test_inference_and_export_of_the_3d_job_run(chain, action, extra):
 def test_a_real_automl_job_as_parent(chain):
     code, study, err = cli("run", "nvpanoptix3d", "train", "--automl-policy", "on", "--spec", str(chain["spec"]),
                            "--train-dataset", str(chain["data"]), "--eval-dataset", str(chain["data"]),
-                           "--max-trials", "2", "--final", "none", "--epochs-per-trial", "1", *chain["w"], "--json",
-                           env=chain["env"])
+                           "--max-trials", "2", "--final", "none", "--epochs-per-trial", "1", "--metric", "PQ",
+                           *chain["w"], "--json", env=chain["env"])
     assert code == 0, err[-3000:]
     code, doc, err = _dry(chain, "evaluate", "--parent-job", study["job_id"], "--eval-dataset", str(chain["data"]))
     assert code == 0, err
