@@ -23,7 +23,6 @@ An AutoML job as parent stands for its final training when there is one, else it
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 from tao_skill.errors import ErrorItem, RunnerError
@@ -109,7 +108,7 @@ def check_resumable(resume: Job) -> None:
         raise RunnerError(ErrorItem("--resume", f"job {resume.id} is still running ({'; '.join(alive)}); resuming "
                                                 "now would put two writers on one results folder",
                                     expected="a job whose processes have ended", got=resume.status,
-                                    suggestion=f"tao-skill jobs cancel {resume.id}, or tao-skill jobs wait {resume.id}"))
+                                    suggestion=f"tao-skill jobs wait {resume.id}"))
 
 
 def lineage_base(skill: Skill, base: dict[str, Any], leaves: set[str], *, parent: Job | None,
@@ -180,12 +179,4 @@ def finish_lineage(skill: Skill, action: str, lineage: dict[str, Any] | None, sp
     return errors
 
 
-def checkpoint_stage(skill: Skill, job: Job) -> str | None:
-    """The stage name of a job's checkpoint by its recorded spec (``3d``), or None for the base stage."""
-    stage = config(skill).get("stage") or {}
-    spec = recorded_spec(job) or {}
-    return stage.get("name") if stage.get("key") and get_dotted(spec, stage["key"]) else None
 
-
-def describe_path(path: str | Path) -> str:
-    return str(Path(path).name)
