@@ -127,3 +127,22 @@ def test_without_the_wandb_package_only_tensorboard_and_csv(tmp_path, monkeypatc
         loggers = build_loggers(Spec(), tmp_path)
     assert [type(lg) for lg in loggers] == [TensorBoardLogger, CSVLogger]
     assert "wandb package is not installed" in caplog.text
+
+
+def test_step_progress_of_plain_loops_is_silent_unless_asked_and_always_ends(monkeypatch):
+    from nvpanoptix3d.engine.progress import StepProgress
+
+    monkeypatch.delenv("TAO_SKILL_PROGRESS", raising=False)
+    quiet = io.StringIO()
+    p = StepProgress("evaluate", 3, stream=quiet)
+    for i in range(1, 4):
+        p.update(i)
+    assert quiet.getvalue() == ""
+    monkeypatch.setenv("TAO_SKILL_PROGRESS", "1")
+    out = io.StringIO()
+    p = StepProgress("inference", 50, interval_s=3600, stream=out)
+    for i in range(1, 51):
+        p.update(i)
+    docs = [json.loads(line[len(PROGRESS_PREFIX):]) for line in out.getvalue().splitlines()]
+    assert [(d["phase"], d["step"], d["total"]) for d in docs] == [("inference", 1, 50), ("done", 50, 50)]
+    assert docs[-1]["eta_s"] == 0

@@ -3,10 +3,8 @@ machine-readable progress for the runner."""
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,7 @@ import pytorch_lightning as pl
 from lightning_fabric.plugins import CheckpointIO
 
 from nvpanoptix3d.engine.checkpoint_io import load_checkpoint, save_checkpoint, update_latest
+from nvpanoptix3d.engine.progress import PROGRESS_ENV, PROGRESS_PREFIX, emit_progress  # noqa: F401 - re-exported
 
 log = logging.getLogger("nvpanoptix3d")
 
@@ -137,10 +136,6 @@ class LogLines(pl.Callback):
             log.info(self._line(trainer, "end of"))
 
 
-#: Environment variable asking the entrypoint for machine-readable progress, and the prefix of those lines
-#: (the runner's ``tao_skill.progress_display`` reads them; docs/architecture.md describes the format).
-PROGRESS_ENV = "TAO_SKILL_PROGRESS"
-PROGRESS_PREFIX = "TAO_PROGRESS "
 
 
 class ProgressReporter(pl.Callback):
@@ -181,9 +176,7 @@ class ProgressReporter(pl.Callback):
                "val_loss": _number(m.get("val_loss")), "elapsed_s": round(elapsed, 2),
                "eta_s": round((total - step) / rate, 1) if rate else None,
                "steps_per_s": round(rate, 4) if rate else None}
-        stream = self.stream or sys.stderr
-        stream.write(PROGRESS_PREFIX + json.dumps(doc) + "\n")
-        stream.flush()
+        emit_progress(doc, self.stream)
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         self._emit(trainer)

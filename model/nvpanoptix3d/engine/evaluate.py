@@ -13,6 +13,7 @@ from typing import Any
 from nvpanoptix3d.engine.evaluation import Evaluator, format_table, settings_from_spec
 from nvpanoptix3d.engine.fsutil import atomic_write_json, atomic_write_text
 from nvpanoptix3d.engine.predict import load_for_prediction, run_model, to_device
+from nvpanoptix3d.engine.progress import StepProgress
 from nvpanoptix3d.engine.status import StatusFile
 
 log = logging.getLogger("nvpanoptix3d")
@@ -40,9 +41,11 @@ def run_evaluate(spec: Any, results_dir: Path) -> dict[str, Any]:
         loader = ShardedEvalLoader(dataset, batch_size=bs, num_workers=getattr(spec.dataset, split).num_workers)
         evaluator = Evaluator(settings_from_spec(spec, stage))
         log.info("evaluating %s stage on dataset.%s (%d images) on %s", stage, split, len(dataset), device)
+        progress = StepProgress("evaluate", len(loader))  # TAO_PROGRESS lines when the runner asks
         for i, batch in enumerate(loader):
             outputs = run_model(model, stage, to_device(batch, device))
             evaluator.update(batch, outputs)
+            progress.update(i + 1)
             if (i + 1) % 10 == 0:
                 log.info("evaluated %d/%d batches", i + 1, len(loader))
         result = evaluator.compute()

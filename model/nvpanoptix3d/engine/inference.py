@@ -29,6 +29,7 @@ from nvpanoptix3d.engine.fsutil import atomic_write_json
 from nvpanoptix3d.engine.outputs import (colorize, mesh_from_volume, segment_colors, write_color_png, write_depth,
                                          write_panoptic_png, write_ply, write_volumes)
 from nvpanoptix3d.engine.predict import load_for_prediction, run_model, to_cpu_float, to_device
+from nvpanoptix3d.engine.progress import StepProgress
 
 log = logging.getLogger("nvpanoptix3d")
 ARCHIVES = (".tar.gz", ".tgz", ".tar", ".zip")
@@ -112,6 +113,7 @@ def run_inference(spec: Any, results_dir: Path) -> dict[str, Any]:
     index: list[dict[str, Any]] = []
     n_default = 0
     k = 0
+    progress = StepProgress("inference", len(dataset))  # TAO_PROGRESS lines when the runner asks
     for batch in loader:
         w, h = batch["image"].shape[-1], batch["image"].shape[-2]
         if stage == "3d":
@@ -164,6 +166,7 @@ def run_inference(spec: Any, results_dir: Path) -> dict[str, Any]:
             entry["files"] = files
             index.append(entry)
         log.info("inference %d/%d images", k, len(dataset))
+        progress.update(k)
     if n_default:
         log.warning("%d of %d images have no <stem>_intrinsic.npy/.txt beside them: used the dataset's default "
                     "intrinsics (3D-FRONT camera, fx=fy=%.1f at %dx%d) scaled to %dx%d", n_default, len(dataset),
