@@ -14,7 +14,7 @@ def read_status(results_dir: Path, name: str = "status.json") -> dict[str, Any] 
     path = Path(results_dir) / name
     try:
         data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
+    except (OSError, ValueError, RecursionError):  # missing, half-written, binary or absurd: no KPIs yet
         return None
     return data if isinstance(data, dict) else None
 

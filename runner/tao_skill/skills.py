@@ -171,6 +171,26 @@ def _info_problem(info: Any) -> str | None:
     for section in ("data_sources", "spec_params", "spec_shorthand_keys", "spec_templates", "tools"):
         if not isinstance(info.get(section, {}), dict):
             return f"`{section}` must be a mapping"
+    for name, action in actions.items():
+        for key, meta in action.get("inputs", {}).items():
+            if not isinstance(meta, dict) or meta.get("type", "file") not in ("file", "folder"):
+                return f"`actions.{name}.inputs.{key}` must be a mapping with `type: file` or `type: folder`"
+    from tao_skill.datasets import SOURCE_FLAGS  # noqa: PLC0415
+
+    for name, table in info.get("data_sources", {}).items():
+        if not isinstance(table, dict):
+            return f"`data_sources.{name}` must be a mapping of spec keys"
+        for key, entry in table.items():
+            if not isinstance(entry, dict) or entry.get("source") not in SOURCE_FLAGS \
+                    or not isinstance(entry.get("path", ""), str):
+                return (f"`data_sources.{name}.{key}` must be a mapping with `source` (one of "
+                        f"{', '.join(SOURCE_FLAGS)}) and a string `path`")
+    for name, params in info.get("spec_params", {}).items():
+        if not isinstance(params, dict):
+            return f"`spec_params.{name}` must be a mapping of spec keys"
+        for key, how in params.items():
+            if not isinstance(how, str) and not (isinstance(how, dict) and isinstance(how.get("function"), str)):
+                return f"`spec_params.{name}.{key}` must be a function name or a mapping with `function`"
     return None
 
 

@@ -296,7 +296,12 @@ FLAG_CASES: dict[str, tuple[Callable[[Any], list[str]], tuple[str, ...]]] = {
     "source_bad_bucket": (lambda h: ["--train-dataset", "s3://Bad_Bucket/x"], ("--train-dataset", "Bad_Bucket",
                                                                               "dataset.train.root")),
     "source_empty": (lambda h: ["--train-dataset", ""], ("--train-dataset", "empty")),
+    "source_other_scheme": (lambda h: ["--train-dataset", "ftp://host/data"], ("--train-dataset", "ftp://")),
+    "source_file_uri_with_host": (lambda h: ["--train-dataset", "file://otherhost/data"], ("otherhost",)),
     "timeout_nan": (lambda h: ["--timeout", "nan"], ("--timeout", "finite")),
+    "timeout_negative": (lambda h: ["--timeout", "-5"], ("--timeout", "more than 0")),
+    "max_trials_zero": (lambda h: ["--max-trials", "0"], ("--max-trials",)),
+    "epochs_per_trial_zero": (lambda h: ["--epochs-per-trial", "0"], ("--epochs-per-trial",)),
     "max_trials_text": (lambda h: ["--max-trials", "many"], ("--max-trials",)),
 }
 
@@ -370,6 +375,13 @@ SKILL_CASES: dict[str, tuple[Callable[[Any], None], tuple[str, ...]]] = {
     "skill_info_duplicate": (lambda h: _skill_info(h).write_text("network_arch: toyseg\nnetwork_arch: x\n"),
                              ("skill_info.yaml", "duplicate key `network_arch`")),
     "skill_info_missing": (lambda h: _skill_info(h).unlink(), ("--skill-dir", "not a skill directory")),
+    "data_source_not_a_mapping": (lambda h: _skill_info(h).write_text(_skill_info(h).read_text().replace(
+        "dataset.train.labels: {source: train_datasets, path: labels.json}", "dataset.train.labels: 5")),
+        ("data_sources.train.dataset.train.labels",)),
+    "data_source_unknown_source": (lambda h: _skill_info(h).write_text(_skill_info(h).read_text().replace(
+        "{source: train_datasets, path: labels.json}", "{source: elsewhere, path: labels.json}")), ("source",)),
+    "input_type_unknown": (lambda h: _skill_info(h).write_text(_skill_info(h).read_text().replace(
+        "dataset.train.labels: {type: file}", "dataset.train.labels: {type: socket}")), ("inputs.dataset.train.labels",)),
 }
 
 
@@ -390,6 +402,26 @@ def test_skill_dir_missing(h):
     args = h["base"]()
     args[args.index("--skill-dir") + 1] = str(h["tmp"] / "no-skill")
     check_case(h, args, 2, ("--skill-dir", "no-skill"))
+
+
+def test_schemas_check_refuses_a_hostile_skill_info(h):
+    _skill_info(h).write_text("network_arch: toyseg\n" + BILLION_LAUGHS)
+    res = check_case(h, ["schemas", "check", "--skill-dir", str(h["skill"]), "--json"], 2, ("aliases",), max_s=5.0)
+    assert res.doc["ok"] is False
+
+
+def test_demo_workspace_is_a_file(h):
+    check_case(h, ["demo", "nvpanoptix3d", "--workspace", h["write"]("dws", "x"), "--json"], 2, ("--workspace", "dws"))
+
+
+def test_binary_status_file_of_a_job_is_no_crash(h):
+    first = call("run", "toyseg", "train", "--skill-dir", str(h["skill"]), "--train-dataset", str(h["data"]),
+                 "--eval-dataset", str(h["data"]), "--automl-policy", "off", "--json", "--workspace", str(h["ws"]))
+    assert first.code == 0, first.err
+    (Path(first.doc["job"]["results_dir"]) / "status.json").write_bytes(b"\xff\x00" * 50)
+    for args in (["jobs", "show", first.doc["job_id"]], ["jobs", "list"]):
+        res = call(*args, "--json", "--workspace", str(h["ws"]))
+        contract(res, 0)
 
 
 def test_binary_template_falls_back_to_the_schema(h):

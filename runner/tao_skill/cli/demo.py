@@ -40,7 +40,6 @@ def register(cli: click.Group) -> None:
                  json_mode: bool) -> int:
         """Generate data, train briefly, evaluate, infer and export, all through `tao-skill run`."""
         from tao_skill.demo import run_demo  # noqa: PLC0415
-        from tao_skill.jobs import default_workspace  # noqa: PLC0415
         from tao_skill.skills import get_skill  # noqa: PLC0415
 
         app.json_mode = json_mode
@@ -48,8 +47,10 @@ def register(cli: click.Group) -> None:
         steps = (skill.info.get("demo") or {}).get("steps")
         if not steps:
             raise RunnerError(ErrorItem("demo", f"`{network}` declares no demo in skill_info.yaml"))
+        from tao_skill.cli.options import workspace_path  # noqa: PLC0415
+
+        workspace = workspace_path(workspace).resolve()  # a file or read-only folder: exit 2 naming it
         workdir = (workdir or Path(tempfile.mkdtemp(prefix=f"{network}-demo-"))).resolve()
-        workspace = (workspace or default_workspace()).resolve()
         extra = ["--skill-dir", str(skill_dir)] if skill_dir else []
         results = run_demo(network, steps, workdir=workdir, workspace=workspace, skill_dir=skill.root,
                            extra_cli=extra, echo=app.info)

@@ -17,7 +17,7 @@ WORKSPACE_ENV = "TAO_SKILL_WORKSPACE"
 
 
 class _FiniteFloat(click.ParamType):
-    """A float flag that refuses nan/inf (click's FLOAT accepts both, and strict JSON cannot carry them)."""
+    """A positive float flag that refuses nan/inf (click's FLOAT accepts both, and strict JSON cannot carry them)."""
 
     name = "float"
 
@@ -28,10 +28,13 @@ class _FiniteFloat(click.ParamType):
             self.fail(f"{value!r} is not a number", param, ctx)
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number", param, ctx)
+        if number <= 0:
+            self.fail(f"{value!r} must be more than 0", param, ctx)
         return number
 
 
 FINITE_FLOAT = _FiniteFloat()
+AT_LEAST_ONE = click.IntRange(min=1)  # 0 would silently mean "the default" further down
 
 class _NonEmptyPath(click.Path):
     """A path flag that refuses an empty value (click would read "" as the current folder)."""
@@ -133,11 +136,11 @@ def automl_options(func):
     opts = [
         click.option("--algorithm", metavar="NAME", help="bayesian (default), hyperband, asha, bohb, dehb, random, grid, "
                                                          "cmaes. pbt is not supported yet."),
-        click.option("--max-trials", type=int, help="Trials in the study, the baseline included (default from "
+        click.option("--max-trials", type=AT_LEAST_ONE, help="Trials in the study, the baseline included (default from "
                                                     "skill_info.yaml automl.max_trials, else 10)."),
         click.option("--timeout", type=FINITE_FLOAT, metavar="SECONDS", help="Stop starting trials after this long."),
-        click.option("--epochs-per-trial", type=int, help="Epochs each trial trains (the skill's automl.epochs_key)."),
-        click.option("--train-sample-count", type=int, help="Cap the training samples of each trial "
+        click.option("--epochs-per-trial", type=AT_LEAST_ONE, help="Epochs each trial trains (the skill's automl.epochs_key)."),
+        click.option("--train-sample-count", type=AT_LEAST_ONE, help="Cap the training samples of each trial "
                                                             "(the skill's automl.sample_count_key)."),
         click.option("--param", "params", multiple=True, metavar="KEY[=LOW:HIGH|=A,B]",
                      help="Also search KEY (optionally with a range or options). Repeatable."),

@@ -45,10 +45,16 @@ def _dump_json(data: Any) -> str:
 def build_outputs(skill_dir: Path) -> dict[str, str]:
     """Every generated file of a skill directory, as ``{relative path: text}``, without writing anything."""
     info_path = Path(skill_dir) / "references" / "skill_info.yaml"
+    from tao_skill.yamlio import InputError, load_yaml_file  # noqa: PLC0415 - the runner's one YAML path
+
     try:
-        info = yaml.safe_load(info_path.read_text())
-    except FileNotFoundError:
-        raise SchemaGenError(f"{info_path} does not exist: not a skill directory") from None
+        info = load_yaml_file(info_path, what="skill file")
+    except InputError as exc:
+        if exc.kind == "missing":
+            raise SchemaGenError(f"{info_path} does not exist: not a skill directory") from None
+        raise SchemaGenError(str(exc.errors[0].message)) from None
+    if not isinstance(info, dict):
+        raise SchemaGenError(f"{info_path} must be a mapping")
     entry = info.get("config_entry")
     if not entry:
         raise SchemaGenError(f"{info_path}: `config_entry` is missing (module:function returning action models)")

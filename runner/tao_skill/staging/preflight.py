@@ -73,12 +73,16 @@ def source_problems(values: Mapping[str, Any], origin: Mapping[str, str] | None 
     """Bucket-name and URI syntax of every ``s3://`` data-source value (no network)."""
     out = []
     for key, value in values.items():
-        if isinstance(value, str) and is_s3_uri(value):
-            try:
+        if not isinstance(value, str) or not value:
+            continue
+        try:
+            if is_s3_uri(value):
                 parse_s3_uri(value)
-            except StagingError as exc:
-                via = f" (from {origin[key]})" if origin and origin.get(key) else ""
-                out.append(ErrorItem(key, f"`{key}`{via} = {exc.uri}: {exc.message}", expected=exc.fix, got=exc.uri))
+            else:
+                local_path_of(value)  # other schemes (gs://, ftp://) and file://host refused here, not at staging
+        except StagingError as exc:
+            via = f" (from {origin[key]})" if origin and origin.get(key) else ""
+            out.append(ErrorItem(key, f"`{key}`{via} = {exc.uri}: {exc.message}", expected=exc.fix, got=exc.uri))
     return out
 
 
