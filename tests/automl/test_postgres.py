@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import optuna
 
@@ -63,7 +64,10 @@ def test_two_workers_on_postgres_share_trials_and_survive_a_30s_outage(hpo, post
     assert wdoc["trials_run_here"] and len(wdoc["trials_run_here"]) < 6
     assert doc["kpis"]["progress"]["complete"] == 6
     # every process's trial is a child job of the AutoML job (one workspace here)
-    assert {k["job_id"] for k in children(tao, doc["job_id"])} == set(job_ids)
+    kids = children(tao, doc["job_id"])
+    assert {k["job_id"] for k in kids} == set(job_ids)
+    results = Path(doc["job"]["results_dir"])  # trial results live under the study's results location
+    assert all(Path(k["results_dir"]) == results / "trials" / k["job_id"] for k in kids)
     print(f"postgres study: 6 trials, 2 processes, outage {outage:.1f} s, wall {time.monotonic() - t0:.1f} s")
 
 

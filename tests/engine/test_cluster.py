@@ -51,13 +51,16 @@ def cluster_spec(tiny_data, tmp_path):
     return write_spec(tmp_path / "spec.yaml", spec), res
 
 
-def _run_all(cmds: list[tuple[list[str], dict[str, str]]], timeout: float = 240) -> list[subprocess.CompletedProcess]:
-    procs = [subprocess.Popen(c, env=e, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for c, e in cmds]
+def _run_all(cmds: list[tuple[list[str], dict[str, str]]], timeout: float = 240,
+             merge: bool = True) -> list[subprocess.CompletedProcess]:
+    """Start every command at once (the processes of one run), wait for all; stderr into stdout when ``merge``."""
+    procs = [subprocess.Popen(c, env=e, stdout=subprocess.PIPE, stderr=subprocess.STDOUT if merge else subprocess.PIPE,
+                              text=True) for c, e in cmds]
     out = []
     try:
         for p in procs:
-            text, _ = p.communicate(timeout=timeout)
-            out.append(subprocess.CompletedProcess(p.args, p.returncode, text, ""))
+            text, err = p.communicate(timeout=timeout)
+            out.append(subprocess.CompletedProcess(p.args, p.returncode, text, err or ""))
     finally:
         for p in procs:
             if p.poll() is None:
@@ -88,6 +91,7 @@ def test_torchrun_one_node_two_processes(cluster_spec):
     print(f"torchrun 1x2: {time.monotonic() - t0:.1f} s")
 
 
+@pytest.mark.slow
 def test_kubeflow_pytorchjob_variables(cluster_spec):
     """What the PyTorchJob operator sets in each pod: MASTER_ADDR/PORT, WORLD_SIZE, RANK (no LOCAL/NODE_RANK)."""
     spec, res = cluster_spec
@@ -97,6 +101,34 @@ def test_kubeflow_pytorchjob_variables(cluster_spec):
                      for rank in (0, 1)])
     _one_set_of_outputs(res, runs)
     assert "launcher kubeflow" in (res / "log.txt").read_text()
+
+
+def test_tao_skill_run_in_two_pytorchjob_pods_leaves_one_job(tiny_data, tmp_path):
+    """`tao-skill run` in each pod of a 2-pod PyTorchJob (RANK 0/1, shared workspace): one job, one set of
+    outputs (rank 0's), both runners exit 0; the rank-1 runner records nothing."""
+    import yaml
+
+    spec = make_spec(tiny_data, tmp_path / "unused", **{"train.num_epochs": 1, "train.iters_per_epoch": 1,
+                                                         "dataset.train.batch_size": 1, "train.num_nodes": 2})
+    spec.pop("results_dir")  # the runner's output_dir mapping sets it
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    ws, port = tmp_path / "ws", str(_free_port())
+    cli = [sys.executable, "-c", "import sys; from tao_skill.cli import main; sys.exit(main())", "run", "nvpanoptix3d",
+           "train", "--spec", str(tmp_path / "spec.yaml"), "--train-dataset", str(tiny_data), "--eval-dataset",
+           str(tiny_data), "--automl-policy", "off", "--json"]
+    t0 = time.monotonic()
+    runs = _run_all([(cli, _clean_env(TAO_SKILL_WORKSPACE=str(ws), MASTER_ADDR="127.0.0.1", MASTER_PORT=port,
+                                      WORLD_SIZE="2", RANK=str(r))) for r in (0, 1)], merge=False)
+    for r in runs:
+        assert r.returncode == 0, r.stderr[-3000:]
+    docs = [json.loads(r.stdout) for r in runs]  # --json: exactly one document on stdout
+    assert docs[1]["job"]["recorded"] is False and docs[1]["job"]["follower"]["variable"] == "RANK"
+    from tao_skill.jobs import JobStore
+
+    jobs = JobStore(ws).list()
+    assert [j.id for j in jobs] == [docs[0]["job_id"]] and jobs[0].status == "done"
+    _one_set_of_outputs(Path(jobs[0].results_dir), runs)
+    print(f"tao-skill run x 2 pods: {time.monotonic() - t0:.1f} s")
 
 
 @pytest.mark.slow

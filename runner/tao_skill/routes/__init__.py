@@ -13,7 +13,15 @@ from tao_skill.plan import Prepared
 
 
 def run_prepared(prep: Prepared, *, out: TextIO) -> dict[str, Any]:
-    """Run ``prep`` on the route its plan chose and return the run's record (``runner_exit_code`` included)."""
+    """Run ``prep`` on the route its plan chose and return the run's record (``runner_exit_code`` included).
+
+    A runner on a launcher rank other than 0 (``NODE_RANK``, a PyTorchJob's ``RANK``, ``SLURM_PROCID``, ...)
+    takes part in the training without recording a job: one distributed run, one job (rank 0's)."""
+    from tao_skill.routes.distributed import follower_rank, run_follower  # noqa: PLC0415
+
+    rank = follower_rank()
+    if rank is not None and prep.plan["route"] != "automl":
+        return run_follower(prep, rank, out=out)
     if prep.plan["route"] == "automl":
         from tao_skill.routes.automl import run_automl  # noqa: PLC0415
 
