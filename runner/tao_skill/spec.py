@@ -20,6 +20,7 @@ from tao_skill.yamlio import InputError, load_json, load_json_file, load_yaml, l
 
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 REDACTED = "***"
+MAX_SUGGESTIONS = 50
 
 
 def leaf_schemas(schema: dict[str, Any], prefix: str = "") -> dict[str, dict[str, Any]]:
@@ -128,8 +129,11 @@ class SpecBuilder:
         if key in self.leaves:
             return key
         candidates = list(self.leaves) + list(self.shorthand)
-        close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
-        if not close:
+        # A did-you-mean costs a fuzzy match against every key: only the first few unknown keys get one
+        # (a generated file of 100,000 unknown keys must not take minutes), and never an absurdly long key.
+        suggest = len(self.errors) < MAX_SUGGESTIONS and len(key) <= 200
+        close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6) if suggest else []
+        if not close and suggest:
             last = key.rsplit(".", 1)[-1]
             tails = [k for k in self.leaves if k.rsplit(".", 1)[-1] == last]
             close = tails[:1]

@@ -38,10 +38,10 @@ YAMLError = yaml.YAMLError
 
 #: Largest input read (bytes). Specs and templates are tens of kB; a bound keeps a stray multi-GB file
 #: or a generated monster from costing minutes.
-MAX_BYTES = 4 * 2**20
+MAX_BYTES = 2 * 2**20
 ENV_MAX_BYTES = "TAO_SKILL_MAX_INPUT_BYTES"
 #: Largest number of YAML nodes in one document (a real spec has a few thousand).
-MAX_NODES = 200_000
+MAX_NODES = 100_000
 
 
 class InputError(RunnerError):
