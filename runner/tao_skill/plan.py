@@ -22,7 +22,7 @@ from tao_skill.ptm import apply_ptm
 from tao_skill.ptm import kinds as ptm_kinds
 from tao_skill.skills import Skill, get_skill, require_action
 from tao_skill.spec import SpecBuilder, get_dotted, redact, secret_keys
-from tao_skill.validation import schema_errors, validate
+from tao_skill.validation import other_action_sections, schema_errors, validate
 
 #: Multi-GPU / multi-node variables the entrypoint receives unchanged (recorded in the plan).
 PASSTHROUGH_ENV = ("WORLD_SIZE", "NODE_RANK", "MASTER_ADDR", "MASTER_PORT", "NUM_GPU_PER_NODE")
@@ -172,7 +172,8 @@ def prepare(req: RunRequest) -> Prepared:
         decision = replace(decision, route="direct", route_reason=f"--resume {resume.id} continues that training "
                                                                   "run directly")
 
-    builder = SpecBuilder({}, schema, skill.info.get("spec_shorthand_keys", {}))
+    builder = SpecBuilder({}, schema, skill.info.get("spec_shorthand_keys", {}),
+                          other_sections=other_action_sections(skill, action))
     base, lineage = lineage_base(skill, base, set(builder.leaves), parent=parent, resume=resume)
     builder.spec = copy.deepcopy(base)
     if req.spec_file:
@@ -220,6 +221,9 @@ def prepare(req: RunRequest) -> Prepared:
         errors.append(ErrorItem("--ptm-kind", "--ptm-kind needs --ptm (and a skill with ptm_kinds)",
                                 got=req.ptm_kind))
     errors.extend(finish_lineage(skill, action, lineage, spec, explicit, parent, resume))
+    builder.anchor_sources(skill.info.get("data_sources", {}).get(action, {}),
+                           {"train_datasets": req.train_dataset, "eval_dataset": req.eval_dataset,
+                            "inference_dataset": req.inference_dataset})
     rows = fill_sources(skill, action, spec, explicit,
                         {"train_datasets": req.train_dataset, "eval_dataset": req.eval_dataset,
                          "inference_dataset": req.inference_dataset})
@@ -288,6 +292,9 @@ def prepare(req: RunRequest) -> Prepared:
         plan["parent_resolution"] = automl_parent
     if ptm_info:
         plan["ptm"] = ptm_info
+    if builder.ignored_sections:  # a whole-experiment spec: other actions' sections were checked, not used
+        plan["ignored_sections"] = {name: f"{src}: checked against its own action's schema; `{action}` does not "
+                                          "use it" for name, src in sorted(builder.ignored_sections.items())}
     if automl is not None:
         plan["automl"] = automl
     elif req.automl and any(v not in (None, (), []) for v in req.automl.values()):
