@@ -38,7 +38,9 @@ def test_two_workers_on_postgres_share_trials_and_survive_a_30s_outage(hpo, post
     main = spawn(*train_args(hpo, "--max-trials", "6", "--seed", "0", "--study-name", "pg", "--storage", url,
                              "--override", "train.sleep_s=0.4", "--override", "train.epochs=2"))
     _wait_for(lambda: "pg" in optuna.study.get_all_study_names(url), 60, [main])
-    worker = spawn("automl", "worker", "--study", "pg", "--storage", url, "--json")
+    # the worker has its own workspace, as on another machine: its trials' job records live there
+    worker = spawn("automl", "worker", "--study", "pg", "--storage", url, "--json",
+                   env={"TAO_SKILL_WORKSPACE": str(hpo["tmp"] / "ws-worker")})
 
     def both_running() -> bool:
         trials = optuna.load_study(study_name="pg", storage=url).get_trials(deepcopy=False)
@@ -64,8 +66,10 @@ def test_two_workers_on_postgres_share_trials_and_survive_a_30s_outage(hpo, post
     assert wdoc["trials_run_here"] and len(wdoc["trials_run_here"]) < 6
     assert doc["kpis"]["progress"]["complete"] == 6
     # every process's trial is a child job of the AutoML job (one workspace here)
-    kids = children(tao, doc["job_id"])
+    kids = children(tao, doc["job_id"])  # the worker's trials too (adopted from the study)
     assert {k["job_id"] for k in kids} == set(job_ids)
+    theirs = {t["job_id"] for t in wdoc["trials_run_here"]}
+    assert all(k["status"] == "done" for k in kids) and theirs < {k["job_id"] for k in kids}
     results = Path(doc["job"]["results_dir"])  # trial results live under the study's results location
     assert all(Path(k["results_dir"]) == results / "trials" / k["job_id"] for k in kids)
     print(f"postgres study: 6 trials, 2 processes, outage {outage:.1f} s, wall {time.monotonic() - t0:.1f} s")

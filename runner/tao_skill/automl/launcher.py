@@ -232,6 +232,34 @@ def _write_results(study: optuna.Study, runner: TrialRunner, job_id: str, final:
     return doc
 
 
+_FINISHED = {"COMPLETE": "done", "PRUNED": "pruned", "FAIL": "failed"}
+
+
+def adopt_remote_trials(study: optuna.Study, store: JobStore, job_id: str, network: str) -> int:
+    """Record here the finished trials other machines ran (their job records live in their workspaces),
+    so `jobs list --parent JOB` shows every trial of the study; returns how many were added."""
+    added = 0
+    for t in study.get_trials(deepcopy=False):
+        jid, status = t.user_attrs.get("job_id"), _FINISHED.get(t.state.name)
+        if not jid or status is None or t.user_attrs.get("skipped") or _exists(store, jid):
+            continue
+        host = t.user_attrs.get("host")
+        store.create(job_id=jid, parent_id=job_id, network=network, action="train", route="automl_trial",
+                     results_dir=Path(t.user_attrs.get("results_dir") or store.job_dir(jid) / "results"),
+                     results_uri=t.user_attrs.get("results_uri"),
+                     plan={"job_id": jid, "parent_job": job_id, "route": "automl_trial", "host": host,
+                           "automl_trial": {"number": t.number, "role": t.user_attrs.get("role"),
+                                            "values": t.user_attrs.get("values"), "study": study.study_name}})
+        store.update(jid, status=status, host=host,
+                     started=t.datetime_start.timestamp() if t.datetime_start else None,
+                     finished=t.datetime_complete.timestamp() if t.datetime_complete else None)
+        store.add_detail(jid, adopted=f"trial {t.number} ran in another process of study {study.study_name}"
+                                      + (f" on {host}" if host else "") + "; its log is there",
+                         checkpoint=t.user_attrs.get("checkpoint"))
+        added += 1
+    return added
+
+
 def _kpis(doc: dict[str, Any]) -> dict[str, Any]:
     best = doc.get("best") or {}
     final = doc.get("final") or {}
@@ -276,6 +304,7 @@ def run_study(plan: dict[str, Any], workspace: Path, job_id: str, *, resume: boo
         if runner.store.get(job_id).status == "canceled":
             raise StudyCanceled("the AutoML job was canceled")
         _wait_for_others(study, say)
+        adopt_remote_trials(study, runner.store, job_id, plan["network"])
         final = _final(study, runner, job_id)
     except (KeyboardInterrupt, StudyCanceled) as exc:
         say(f"stopped: {exc or 'interrupted'}; continue later with `tao-skill automl resume {job_id}`")
@@ -414,6 +443,8 @@ def status(study: str, workspace: Path, *, storage: str | None = None) -> dict[s
     job_id = ctx["job_id"]
     doc["automl_job_id"] = job_id
     if _exists(store, job_id):
+        adopt_remote_trials(optuna.load_study(study_name=name, storage=rdb), store, job_id,
+                            ctx["plan"].get("network", ""))
         job = store.get(job_id)
         doc["job_status"] = job.status
         results = Path(job.results_dir)

@@ -20,7 +20,7 @@ import optuna
 from tao_skill.artifacts import choose_checkpoint, read_status
 from tao_skill.automl.space import Param, sample
 from tao_skill.errors import EXIT_INVALID, ErrorItem, RunnerError
-from tao_skill.jobs import JobStore
+from tao_skill.jobs import JobStore, this_host
 from tao_skill.launch import execute
 from tao_skill.plan import Prepared, command_for
 from tao_skill.skills import Skill
@@ -200,6 +200,7 @@ class TrialRunner:
         job_id = f"{self.automl_job_id}-t{trial.number:03d}"
         self.ran.append(trial.number)
         trial.set_user_attr("job_id", job_id)
+        trial.set_user_attr("host", this_host())  # the machine whose workspace holds the trial's job record
         trial.set_user_attr("values", values)
         trial.set_user_attr("role", role)
         spec = self.spec_for(values)
@@ -213,6 +214,7 @@ class TrialRunner:
                                              {"automl_trial": {"number": trial.number, "role": role, "values": values,
                                                                "study": self.settings["study_name"]}})
         trial.set_user_attr("results_dir", rec["results_dir"])
+        trial.set_user_attr("results_uri", rec.get("results_uri"))
         status = rec["status"]
         if status == "pruned":
             trial.set_user_attr("reason", reason)
