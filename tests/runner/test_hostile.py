@@ -415,6 +415,13 @@ def test_skill_dir_missing(h):
     check_case(h, args, 2, ("--skill-dir", "no-skill"))
 
 
+@pytest.mark.parametrize("args", [["jobs", "wait", "x", "--timeout", "nan"], ["jobs", "wait", "x", "--poll", "0"],
+                                  ["jobs", "wait", "x", "--poll", "-1"], ["jobs", "logs", "x", "--tail", "-5"],
+                                  ["automl", "resume", "x", "--max-trials", "0"], ["automl", "resume", "x", "--timeout", "inf"]])
+def test_numeric_flags_of_other_commands(h, args):
+    check_case(h, [*args, "--json", "--workspace", str(h["ws"])], 2, (args[-2],))
+
+
 def test_schemas_check_refuses_a_hostile_skill_info(h):
     _skill_info(h).write_text("network_arch: toyseg\n" + BILLION_LAUGHS)
     res = check_case(h, ["schemas", "check", "--skill-dir", str(h["skill"]), "--json"], 2, ("aliases",), max_s=5.0)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from tao_skill.cli.options import JSON_OPTION, WORKSPACE_OPTION, workspace_path
+from tao_skill.cli.options import AT_LEAST_ONE, FINITE_FLOAT, JSON_OPTION, WORKSPACE_OPTION, workspace_path
 from tao_skill.errors import RunnerError
 
 
@@ -71,8 +71,8 @@ def register(cli: click.Group) -> None:
 
     @automl.command("resume")
     @click.argument("study_id", metavar="ID")
-    @click.option("--max-trials", type=int, default=None, help="Raise the trial budget (counts every trial so far).")
-    @click.option("--timeout", type=float, default=None, metavar="SECONDS", help="A new time budget for this run.")
+    @click.option("--max-trials", type=AT_LEAST_ONE, default=None, help="Raise the trial budget (counts every trial so far).")
+    @click.option("--timeout", type=FINITE_FLOAT, default=None, metavar="SECONDS", help="A new time budget for this run.")
     @ws
     @js
     @click.pass_obj

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from tao_skill.cli.options import JSON_OPTION, WORKSPACE_OPTION, workspace_path
+from tao_skill.cli.options import FINITE_FLOAT, JSON_OPTION, WORKSPACE_OPTION, workspace_path
 
 
 def _store(workspace: Path | None):
@@ -116,7 +116,7 @@ def register(cli: click.Group) -> None:
 
     @jobs.command("logs")
     @click.argument("job_id")
-    @click.option("--tail", type=int, default=0, help="Only the last N lines.")
+    @click.option("--tail", type=click.IntRange(min=0), default=0, help="Only the last N lines.")
     @click.option("--follow", "-f", is_flag=True, help="Keep printing as the job writes, until it finishes "
                                                        "(with --json the lines go to stderr, the document at the end).")
     @ws
@@ -148,9 +148,9 @@ def register(cli: click.Group) -> None:
 
     @jobs.command("wait")
     @click.argument("job_id")
-    @click.option("--timeout", type=float, default=None, metavar="SECONDS",
+    @click.option("--timeout", type=FINITE_FLOAT, default=None, metavar="SECONDS",
                   help=f"Give up after this long (exit {EXIT_WAIT_TIMEOUT}; the job keeps running).")
-    @click.option("--poll", type=float, default=1.0, metavar="SECONDS", help="How often to look.")
+    @click.option("--poll", type=FINITE_FLOAT, default=1.0, metavar="SECONDS", help="How often to look.")
     @ws
     @js
     @click.pass_obj
