@@ -107,9 +107,19 @@ def _counted(study: optuna.Study) -> int:
 
 
 def _finished_elsewhere(exc: BaseException) -> bool:
-    """Optuna's refusal to tell a trial another process already finished (its heartbeat looked stale)."""
-    return isinstance(exc, optuna.exceptions.UpdateFinishedTrialError) or (
-        isinstance(exc, ValueError) and str(exc).startswith("Cannot tell a "))
+    """Optuna's refusal to tell a trial another process already finished (its heartbeat looked stale).
+
+    Optuna 5 raises ``ValueError("Cannot tell a FAIL trial.")``, which its own bookkeeping may turn into an
+    ``AssertionError`` raised while handling it: the whole exception chain is searched."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, optuna.exceptions.UpdateFinishedTrialError) or (
+                isinstance(seen, ValueError) and str(seen).startswith("Cannot tell a ")):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _optimize(study: optuna.Study, runner: TrialRunner, max_trials: int, timeout: float | None) -> None:
@@ -141,11 +151,12 @@ def _optimize(study: optuna.Study, runner: TrialRunner, max_trials: int, timeout
             study.optimize(objective, n_trials=remaining, timeout=timeout, catch=(TrialFailed,),
                            callbacks=[stop_when_spent])
             return
-        except (ValueError, optuna.exceptions.UpdateFinishedTrialError) as exc:
+        except Exception as exc:
             if not _finished_elsewhere(exc):
                 raise
             # another process failed our trial for a stale heartbeat (and Optuna enqueued a retry): go on
-            runner.say(f"a trial run here was already finished by another process ({exc}); going on")
+            runner.say("a trial run here was already finished by another process (its heartbeat looked stale); "
+                       "going on")
             if runner.store.get(runner.automl_job_id).status == "canceled":
                 return
 

@@ -158,7 +158,9 @@ def open_storage(storage: str) -> ResilientRDBStorage:
     if fix:
         raise RunnerError(ErrorItem("--storage", "the PostgreSQL driver is not installed", expected="psycopg 3",
                                     got=shown, suggestion=fix))
-    retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)
+    with warnings.catch_warnings():  # "experimental" in Optuna since 2.8
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)
     deadline = time.monotonic() + min(DB_RETRY_S, 30.0)
     while True:
         try:
