@@ -171,6 +171,15 @@ def _check_nodes(root: yaml.Node, where: str, key: str | None) -> None:
                 stack.append((v, child))
 
 
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """What is wrong and where, without the snippet of the text PyYAML's pure-Python loader quotes (the file
+    may be a credentials file given by mistake: its lines must not reach the terminal)."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    words = [w for w in (getattr(exc, "context", None), getattr(exc, "problem", None)) if w]
+    what = ", ".join(words) if words else type(exc).__name__
+    return f"{what} (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else what
+
+
 def load_yaml(text: str, *, source: str = "YAML input", key: str | None = None) -> Any:
     """Parse one YAML document safely (no Python object tags, no aliases, no duplicate keys).
 
@@ -186,7 +195,7 @@ def load_yaml(text: str, *, source: str = "YAML input", key: str | None = None) 
         _check_nodes(node, source, key)
         return loader.construct_document(node)
     except yaml.YAMLError as exc:
-        raise _fail("syntax", key, f"{source} is not valid YAML: {' '.join(str(exc).split())}") from None
+        raise _fail("syntax", key, f"{source} is not valid YAML: {_yaml_problem(exc)}") from None
     except (ValueError, TypeError, RecursionError) as exc:  # e.g. an integer of 5,000 digits
         raise _fail("syntax", key, f"{source} holds a value YAML cannot read: {type(exc).__name__}: "
                                    f"{str(exc)[:200]}") from None

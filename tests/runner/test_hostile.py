@@ -209,6 +209,29 @@ def test_too_many_yaml_nodes(h):
     check_case(h, [*h["base"](), "--spec", spec], 2, ("nodes.yaml", "YAML nodes"), max_s=15.0)
 
 
+def test_a_credentials_file_given_as_spec_is_not_echoed(h):
+    spec = h["write"]("credentials", "[default]\naws_access_key_id = AKIAABCDEFGHIJKLMNOP\n"
+                                     "aws_secret_access_key = hunter2-secret-value\n")
+    res = check_case(h, [*h["base"](), "--spec", spec], 2, ("credentials", "not valid YAML", "line 2"))
+    assert "AKIA" not in res.out + res.err and "hunter2" not in res.out + res.err
+
+
+@pytest.mark.parametrize("loader", ["C", "pure-Python"])
+def test_yaml_refusals_with_either_parser(monkeypatch, loader):
+    import yaml
+
+    from tao_skill import yamlio
+
+    if loader == "pure-Python":
+        monkeypatch.setattr(yamlio, "_Loader", yaml.SafeLoader)
+    for text, kind in ((BILLION_LAUGHS, "alias"), ("a: 1\na: 2\n", "duplicate"), ('a: "x\\0"\n', "nul"),
+                       ("a: [1,\nsecret-AKIAABCDEFGHIJKLMNOP: x", "syntax")):
+        with pytest.raises(yamlio.InputError) as err:
+            yamlio.load_yaml(text, source="spec")
+        assert err.value.kind == kind and "AKIA" not in str(err.value)
+    assert yamlio.load_yaml("a: &x 1\nb: 2\n") == {"a": 1, "b": 2}  # an anchor nobody reuses is harmless
+
+
 def test_spec_problems_come_with_every_other_problem(h):
     spec = h["write"]("dup.yaml", "train:\n  lr: 0.1\n  lr: 0.2\n")
     res = check_case(h, [*h["base"](), "--spec", spec, "--override", "nosuch=1", "--override", "train.lr=.nan"], 2,
