@@ -189,6 +189,8 @@ class SpecBuilder:
         schema = {"type": "object", "properties": {name: self.other_sections[name]}}
         check = SpecBuilder({}, schema, {})
         check._merge_tree({name: value}, "", source)
+        for err in check.errors:  # the key is unknown to that section, not to "this action"
+            err.message = err.message.replace("not a key of this action's spec", f"not a key of the `{name}` section")
         self.errors.extend(check.errors + schema_errors(schema, check.spec))
         self.ignored_sections[name] = source
 

@@ -140,6 +140,7 @@ def test_another_actions_section_is_still_checked_against_its_own_schema(dataset
         _prepare(tmp_path, "train", spec, train_dataset=str(dataset), eval_dataset=str(dataset))
     by_key = {e.key: e for e in err.value.errors}
     assert by_key["export.opset_versoin"].suggestion == "export.opset_version"
+    assert "not a key of the `export` section" in by_key["export.opset_versoin"].message
     assert "export.input_width" in by_key
     assert len(by_key) == 2
 
