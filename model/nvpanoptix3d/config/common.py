@@ -6,9 +6,11 @@ from nvpanoptix3d.config.fields import SpecSection, tao_field
 
 
 class WandBConfig(SpecSection):
-    """Experiment tracking with Weights & Biases (off unless the `wandb` package is installed and enabled)."""
+    """Experiment tracking with Weights & Biases through Lightning's WandbLogger (needs the `wandb` package:
+    ``pip install 'tao-skill-bank[wandb]'``; offline into ``results_dir/wandb`` unless WANDB_API_KEY is set)."""
 
-    enable: bool = tao_field(True, "Log to Weights & Biases when the wandb package is installed and logged in.")
+    enable: bool = tao_field(True, "Log to Weights & Biases when the wandb package is installed: offline "
+                                   "(results_dir/wandb) unless WANDB_API_KEY is set.")
     project: str = tao_field("TAO Toolkit", "W&B project name.")
     entity: str = tao_field("", "W&B entity (team or user); empty uses the logged-in default.",
                           nullable=True)
