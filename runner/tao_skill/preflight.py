@@ -166,7 +166,7 @@ def human(report: dict[str, Any]) -> str:
     est = report.get("estimate")
     if est:
         lines.append(f"  training memory estimate: {est['per_gpu_gb']} GB per GPU ("
-                     + ", ".join(f"{k} {v}" for k, v in est["parts_gb"].items()) + ")")
+                     + ", ".join(f"{k} {v:.2f} GB" for k, v in est["parts_gb"].items()) + ")")
     elif report.get("estimate_note"):
         lines.append(f"  {report['estimate_note']}")
     disk = report["disk"]
