@@ -635,3 +635,35 @@ def test_script(h, case):
 def test_script_human_output_is_one_error_block(h):
     res = script(*[a for a in h["base"]() if a != "--json"], "--spec", h["write"]("b.yaml", BILLION_LAUGHS))
     assert res.code == 2 and res.out == "" and res.err.startswith("error (1 problem)") and "Traceback" not in res.err
+
+
+# -- dataset check (the skill's tool behind the same contract) ------------------------------------------------
+
+@pytest.fixture(scope="module")
+def synth_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("synth") / "ds"
+    res = script("dataset", "synth", "nvpanoptix3d", str(root), timeout=120)
+    assert res.code == 0, res.err
+    return root
+
+
+def _broken_copy(synth_root, tmp_path, name: str, content: bytes) -> Path:
+    root = tmp_path / "ds"
+    shutil.copytree(synth_root, root)
+    (root / "meta" / name).write_bytes(content)
+    return root
+
+
+@pytest.mark.parametrize("case", ["missing", "binary_split", "empty_train_split"])
+def test_dataset_check(request, tmp_path, case):
+    if case == "missing":
+        root, needle = tmp_path / "nope", "does not exist"
+    elif case == "binary_split":
+        root, needle = _broken_copy(request.getfixturevalue("synth_root"), tmp_path, "train.json", bytes(range(256))), \
+            "train.json"
+    else:
+        root, needle = _broken_copy(request.getfixturevalue("synth_root"), tmp_path, "train.json", b"[]"), "no samples"
+    res = script("dataset", "check", "nvpanoptix3d", str(root), "--json", timeout=60)
+    assert res.code == 2, (res.out, res.err)
+    assert "Traceback" not in res.err + res.out and res.doc["ok"] is False
+    assert needle in json.dumps(res.doc), res.doc
