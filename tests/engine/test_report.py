@@ -3,11 +3,15 @@ Chromium draws the 3D view: the canvas holds pixels of the mesh's colours)."""
 
 from __future__ import annotations
 
+import base64
+import io
+import json
 import os
 import re
 import shutil
 import subprocess
 import tarfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +47,7 @@ def test_inference_report_is_one_offline_page_with_every_view(inferred):
     # nothing is fetched: no external script, style, image or link
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
     assert "<script src" not in page and "<link" not in page
-    index = __import__("json").loads((inferred / "inference" / "index.json").read_text())
+    index = json.loads((inferred / "inference" / "index.json").read_text())
     assert len(index["images"]) == 2
     for i, entry in enumerate(index["images"]):
         assert entry["name"] in page
@@ -70,7 +74,7 @@ def test_evaluate_report_names_the_checkpoint_and_lists_every_class(tiny_data, t
         "dataset.enable_3d": True, "evaluate.checkpoint": str(trained_3d / "latest.pth")}))
     assert run_action("evaluate", spec) == 0
     page = (tmp_path / "report.html").read_text()
-    result = __import__("json").loads((tmp_path / "evaluation.json").read_text())
+    result = json.loads((tmp_path / "evaluation.json").read_text())
     assert str(trained_3d / "latest.pth") in page and "PRQ" in page
     for part, table in result["per_class"].items():
         assert f"<h3>{part.upper()}</h3>" in page
@@ -147,7 +151,7 @@ def test_report_renders_in_headless_chromium_with_the_mesh_visible(inferred, tmp
     region = shot[canvas]
     drawn = region[~(region == bg).all(axis=2)].astype(np.float64)
     assert len(drawn) > 0.03 * h * w, "the 3D canvas drew nothing (WebGL failed?)"
-    index = __import__("json").loads((inferred / "inference" / "index.json").read_text())
+    index = json.loads((inferred / "inference" / "index.json").read_text())
     _, _, colors = read_ply(inferred / "inference" / index["images"][0]["files"]["mesh"])
     mesh = np.unique(colors, axis=0).astype(np.float64)
 
@@ -159,3 +163,104 @@ def test_report_renders_in_headless_chromium_with_the_mesh_visible(inferred, tmp
     assert (dist < 0.03).mean() > 0.8
     if NOTES is not None:  # maintainers: keep the screenshot (the note of issue 22 describes it)
         shutil.copy(tmp_path / "report.png", NOTES / "issue-22-report-tiny-test.png")
+
+
+class DevTools:
+    """Headless Chromium driven through the DevTools protocol on ``--remote-debugging-pipe`` (fd 3 carries
+    commands in, fd 4 replies out, NUL-separated JSON), to act on the page as a user would."""
+
+    def __init__(self, profile: Path) -> None:
+        cmd_r, self._w = os.pipe()
+        self._r, out_w = os.pipe()
+
+        def wire() -> None:  # in the child: the pipe ends become fds 3 and 4, kept across exec
+            os.dup2(cmd_r, 3)
+            os.dup2(out_w, 4)
+            os.set_inheritable(3, True)
+            os.set_inheritable(4, True)
+
+        self.proc = subprocess.Popen(
+            [_chromium(), "--headless", "--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
+             "--hide-scrollbars", "--force-device-scale-factor=1", "--window-size=1400,1000",
+             f"--user-data-dir={profile}", "--remote-debugging-pipe", "about:blank"],
+            preexec_fn=wire, close_fds=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(cmd_r)
+        os.close(out_w)
+        self._buf, self._id, self.session = b"", 0, None
+
+    def send(self, method: str, **params):
+        self._id += 1
+        msg = {"id": self._id, "method": method, "params": params}
+        if self.session:
+            msg["sessionId"] = self.session
+        os.write(self._w, json.dumps(msg).encode() + b"\0")
+        while True:
+            while b"\0" not in self._buf:
+                chunk = os.read(self._r, 1 << 20)
+                assert chunk, "chromium closed the DevTools pipe"
+                self._buf += chunk
+            raw, self._buf = self._buf.split(b"\0", 1)
+            doc = json.loads(raw)
+            if doc.get("id") == self._id:
+                assert "error" not in doc, doc["error"]
+                return doc.get("result", {})
+
+    def open(self, url: str) -> None:
+        target = self.send("Target.createTarget", url="about:blank")["targetId"]
+        self.session = self.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+        self.send("Page.navigate", url=url)
+
+    def js(self, expression: str):
+        return self.send("Runtime.evaluate", expression=expression, returnByValue=True)["result"].get("value")
+
+    def close(self) -> None:
+        try:
+            self.session = None
+            self.send("Browser.close")
+        except (AssertionError, OSError):
+            pass
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        os.close(self._w)
+        os.close(self._r)
+
+
+def test_dragging_the_3d_view_orbits_the_mesh(inferred, tmp_path):
+    browser = DevTools(tmp_path / "profile")
+    try:
+        browser.open((inferred / "report.html").resolve().as_uri())
+        canvas = "document.querySelector('canvas.mesh-view')"
+        for _ in range(200):
+            if browser.js(f"{canvas} && {canvas}.dataset.state") == "drawn":
+                break
+            time.sleep(0.05)
+        assert browser.js(f"{canvas}.dataset.state") == "drawn"
+
+        def pixels() -> np.ndarray:
+            uri = browser.js(f"{canvas}.toDataURL('image/png')")
+            return np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))).convert("RGB")).astype(int)
+
+        box = json.loads(browser.js(f"JSON.stringify({canvas}.getBoundingClientRect())"))
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        before = pixels()
+        browser.send("Input.dispatchMouseEvent", type="mousePressed", x=x, y=y, button="left", buttons=1, clickCount=1)
+        for k in range(1, 11):  # drag 120 px right, 30 px down
+            browser.send("Input.dispatchMouseEvent", type="mouseMoved", x=x + 12 * k, y=y + 3 * k, button="left",
+                         buttons=1)
+        browser.send("Input.dispatchMouseEvent", type="mouseReleased", x=x + 120, y=y + 30, button="left", buttons=0,
+                     clickCount=1)
+        time.sleep(0.2)
+        after = pixels()
+        changed = (np.abs(before - after).sum(-1) > 30).mean()
+        assert changed > 0.05, f"the drag changed {changed:.1%} of the 3D view"
+        bg = np.array([int(VIEWER_BACKGROUND[i:i + 2], 16) for i in (1, 3, 5)])
+        assert (~(after == bg).all(-1)).mean() > 0.03  # the mesh is still in view after the orbit
+        browser.js(f"document.querySelector('.viewer .reset').click()")
+        time.sleep(0.2)
+        assert (np.abs(pixels() - before).sum(-1) > 30).mean() < 0.01  # "reset view" brings the first view back
+        if NOTES is not None:
+            Image.fromarray(after.astype(np.uint8)).save(NOTES / "issue-22-viewer-after-drag.png")
+    finally:
+        browser.close()
