@@ -234,7 +234,8 @@ class SpecBuilder:
             try:
                 value = parse_value(raw, self.leaves.get(resolved))
             except InputError as exc:
-                self.errors.extend(ErrorItem(key, f"--override {key}: {e.message}", got=raw[:200]) for e in exc.errors)
+                # the value is not echoed: it may be a secret (encryption_key)
+                self.errors.extend(ErrorItem(key, f"--override {key}: {e.message}") for e in exc.errors)
                 continue
             self.set(key, value, "--override")
 

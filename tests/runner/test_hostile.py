@@ -299,6 +299,12 @@ def test_override(h, case):
     check_case(h, args, 2, needles, max_s=5.0)
 
 
+def test_a_refused_secret_value_is_not_echoed(h):
+    res = check_case(h, [*h["base"](), "--override", 'encryption_key="top\\0secret-value"'], 2,
+                     ("encryption_key", "NUL"))
+    assert "secret-value" not in res.out + res.err
+
+
 def test_nan_never_reaches_stdout_as_nan(h):
     """A plan holding a value that strict JSON cannot carry is refused; the output stays strict either way."""
     for cmd in ("validate", "run"):
@@ -330,6 +336,8 @@ FLAG_CASES: dict[str, tuple[Callable[[Any], list[str]], tuple[str, ...]]] = {
     "source_bad_bucket": (lambda h: ["--train-dataset", "s3://Bad_Bucket/x"], ("--train-dataset", "Bad_Bucket",
                                                                               "dataset.train.root")),
     "source_empty": (lambda h: ["--train-dataset", ""], ("--train-dataset", "empty")),
+    "source_key_escapes": (lambda h: ["--override", "dataset.train.labels=s3://bucket-ok/a/../../etc/passwd"],
+                           ("dataset.train.labels", "'..'")),
     "source_other_scheme": (lambda h: ["--train-dataset", "ftp://host/data"], ("--train-dataset", "ftp://")),
     "source_file_uri_with_host": (lambda h: ["--train-dataset", "file://otherhost/data"], ("otherhost",)),
     "timeout_nan": (lambda h: ["--timeout", "nan"], ("--timeout", "finite")),

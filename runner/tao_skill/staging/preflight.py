@@ -127,6 +127,11 @@ def remote_checks(sources: list[dict[str, Any]], results_uri: str | None, *, ena
         ``(checks, errors)``: one ``{key, uri, what, status, reason}`` per S3 location (status ``ok``,
         ``missing`` or ``skipped``), and an exit-2 error per missing one.
     """
+    # A remote value staging would refuse anyway (an object key with `..`, an unusable cache path) fails here
+    invalid = [ErrorItem(e["key"], e["error"], got=e.get("uri")) for e in sources
+               if e.get("scheme") == "s3" and e.get("error")]
+    if invalid:
+        return [], invalid
     targets = _targets(sources, results_uri)
     if not targets:
         return [], []
