@@ -299,6 +299,13 @@ def test_override(h, case):
     check_case(h, args, 2, needles, max_s=5.0)
 
 
+def test_the_real_skill_refuses_infinite_depth_with_every_other_problem(h):
+    """NVIDIA's network: `dataset.depth_max=.inf` is named even while the data sources are missing too."""
+    res = check_case(h, ["validate", "nvpanoptix3d", "train", "--override", "dataset.depth_max=.inf", "--override",
+                         "nosuch.key=1", "--json"], 2, ("dataset.depth_max", "Infinity", "nosuch.key", "--train-dataset"))
+    assert len({e["key"] for e in res.doc["errors"]}) >= 3
+
+
 def test_a_refused_secret_value_is_not_echoed(h):
     res = check_case(h, [*h["base"](), "--override", 'encryption_key="top\\0secret-value"'], 2,
                      ("encryption_key", "NUL"))
@@ -502,6 +509,17 @@ def test_an_internal_error_is_one_line_and_a_log(h, monkeypatch):
     assert log.is_relative_to(h["ws"]) and "Traceback" in log.read_text()
     human = call(*[a for a in h["base"]() if a != "--json"], "--workspace", str(h["ws"]))
     assert human.code == 1 and human.err.count("\n") == 1 and "details in" in human.err
+
+
+def test_an_interrupt_still_prints_one_document(h, monkeypatch):
+    import tao_skill.plan as plan
+
+    def interrupted(req):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(plan, "prepare", interrupted)
+    res = call(*h["base"]())
+    assert res.code == 130 and res.doc["exit_code"] == 130 and res.doc["errors"][0]["message"] == "interrupted"
 
 
 # -- remote checks at plan time (a real S3 endpoint on loopback) -----------------------------------------

@@ -149,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except (click.exceptions.Abort, KeyboardInterrupt):
+        if app.json_mode and not app.emitted:  # still exactly one document on stdout
+            return app.fail(RunnerError("interrupted", EXIT_INTERRUPTED))
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except click.ClickException as exc:
