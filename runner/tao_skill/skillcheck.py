@@ -112,8 +112,10 @@ def spec_keys(skill_root: Path) -> tuple[set[str], set[str]]:
     from tao_skill.spec import leaf_schemas  # noqa: PLC0415
 
     keys: set[str] = set()
+    from tao_skill.yamlio import load_json_file  # noqa: PLC0415 - binary/duplicate-key schemas: exit 2 naming them
+
     for path in sorted((Path(skill_root) / "schemas").glob("*.schema.json")):
-        for leaf in leaf_schemas(json.loads(path.read_text(encoding="utf-8"))):
+        for leaf in leaf_schemas(load_json_file(path, what="schema")):
             parts = leaf.split(".")
             keys.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
     return keys, {k for k in keys if "." not in k}

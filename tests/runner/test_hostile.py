@@ -466,6 +466,11 @@ def test_schemas_check_refuses_a_hostile_skill_info(h):
     assert res.doc["ok"] is False
 
 
+def test_skills_check_of_a_binary_schema(h):
+    (h["skill"] / "schemas" / "train.schema.json").write_bytes(b"\xd0\xff" * 40)
+    check_case(h, ["skills", "check", "--skill-dir", str(h["skill"]), "--json"], 2, ("train.schema.json", "UTF-8"))
+
+
 def test_demo_workspace_is_a_file(h):
     check_case(h, ["demo", "nvpanoptix3d", "--workspace", h["write"]("dws", "x"), "--json"], 2, ("--workspace", "dws"))
 
