@@ -68,6 +68,10 @@ def describe_job(store: JobStore, job: Job) -> dict[str, Any]:
             "failed": "the job failed before it reported a KPI"}.get(job.status, "no KPI was recorded")
     doc["reason"] = reason
     doc["upload"] = detail.get("upload")
+    from tao_skill.progress_display import read_progress  # noqa: PLC0415 - the live display's last update
+    doc["progress"] = read_progress(job.job_dir)
+    report = Path(job.results_dir) / "report.html"
+    doc["report"] = str(report) if report.is_file() else None
     local = job.host == this_host()
     doc["processes"] = {"runner_pid": job.runner_pid, "runner_alive": pid_alive(job.runner_pid) if local else None,
                         "pid": job.pid, "alive": pid_alive(job.pid) if local and job.pid else None, "host": job.host}

@@ -113,6 +113,13 @@ def test_the_runs_logs_count_its_steps_and_it_wrote_a_report(watched):
                             capture_output=True, text=True)
     doc = json.loads(report.stdout)
     assert report.returncode == 0 and doc["path"] == str(results / "report.html") and Path(doc["path"]).is_file()
+    show = subprocess.run(CLI + ["jobs", "show", watched["job"]["job_id"], "--json"], env=watched["env"],
+                          capture_output=True, text=True)
+    shown = json.loads(show.stdout)
+    assert shown["report"] == doc["path"] and shown["progress"]["step"] == shown["progress"]["total"] == 4
+    human = subprocess.run(CLI + ["jobs", "show", watched["job"]["job_id"]], env=watched["env"], capture_output=True,
+                           text=True).stdout
+    assert "progress: done epoch 2/2 step 4/4 (100%)" in human and f"report: {doc['path']}" in human
     missing = subprocess.run(CLI + ["jobs", "report", "nope", "--json"], env=watched["env"], capture_output=True,
                              text=True)
     assert missing.returncode == 2 and json.loads(missing.stdout)["ok"] is False

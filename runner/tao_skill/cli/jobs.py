@@ -37,6 +37,12 @@ def _human_job(job: dict) -> str:
     timings = job.get("timings") or {}
     if timings.get("duration_s") is not None:
         lines.append(f"  duration: {timings['duration_s']:.1f} s")
+    if job.get("progress"):
+        from tao_skill.progress_display import describe  # noqa: PLC0415
+
+        lines.append(f"  progress: {describe(job['progress'])}")
+    if job.get("report"):
+        lines.append(f"  report: {job['report']}")
     return "\n".join(lines)
 
 
