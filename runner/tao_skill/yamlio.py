@@ -42,6 +42,8 @@ MAX_BYTES = 2 * 2**20
 ENV_MAX_BYTES = "TAO_SKILL_MAX_INPUT_BYTES"
 #: Largest number of YAML nodes in one document (a real spec has a few thousand).
 MAX_NODES = 100_000
+#: Deepest nesting of mappings/lists (a spec nests 4-5 levels; deeper input would only exhaust recursion later).
+MAX_DEPTH = 64
 
 
 class InputError(RunnerError):
@@ -135,10 +137,13 @@ def decode(raw: bytes, *, what: str, key: str | None, allow_empty: bool = False)
 def _check_nodes(root: yaml.Node, where: str, key: str | None) -> None:
     """Refuse aliases (a node reached twice), merge keys, duplicate keys, NUL characters, too many nodes."""
     seen: set[int] = set()
-    stack: list[tuple[yaml.Node, str]] = [(root, "")]
+    stack: list[tuple[yaml.Node, str, int]] = [(root, "", 0)]
     count = 0
     while stack:
-        node, path = stack.pop()
+        node, path, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise _fail("depth", key, f"{where}, line {node.start_mark.line + 1}: nested more than {MAX_DEPTH} levels "
+                                      "deep; a spec needs far fewer")
         if id(node) in seen:
             line = node.start_mark.line + 1
             raise _fail("alias", key, f"{where}: YAML aliases are not allowed (`{path or '<root>'}` reuses the value "
@@ -152,7 +157,7 @@ def _check_nodes(root: yaml.Node, where: str, key: str | None) -> None:
                 raise _fail("nul", key, f"{where}, line {node.start_mark.line + 1}: a NUL character in "
                                         f"`{path or '<root>'}`", got=path or None)
         elif isinstance(node, yaml.SequenceNode):
-            stack.extend((child, f"{path}[{i}]") for i, child in enumerate(node.value))
+            stack.extend((child, f"{path}[{i}]", depth + 1) for i, child in enumerate(node.value))
         elif isinstance(node, yaml.MappingNode):
             names: dict[tuple[str, str], int] = {}
             for k, v in node.value:
@@ -167,8 +172,8 @@ def _check_nodes(root: yaml.Node, where: str, key: str | None) -> None:
                         raise _fail("duplicate", key, f"{where}, line {k.start_mark.line + 1}: duplicate key "
                                                       f"`{child}` (first set on line {names[ident]})", got=child)
                     names[ident] = k.start_mark.line + 1
-                stack.append((k, child))
-                stack.append((v, child))
+                stack.append((k, child, depth + 1))
+                stack.append((v, child, depth + 1))
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:
@@ -222,18 +227,20 @@ def _line_of_second(text: str, name: str) -> int | None:
 
 
 def _no_nul(value: Any, where: str, key: str | None, path: str = "") -> None:
-    stack = [(value, path)]
+    stack = [(value, path, 0)]
     while stack:
-        item, at = stack.pop()
+        item, at, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise _fail("depth", key, f"{where} is nested more than {MAX_DEPTH} levels deep")
         if isinstance(item, str):
             if "\x00" in item:
                 raise _fail("nul", key, f"{where}: a NUL character in `{at or '<root>'}`", got=at or None)
         elif isinstance(item, dict):
             for k, v in item.items():
                 child = f"{at}.{k}" if at else str(k)
-                stack.extend(((k, child), (v, child)))
+                stack.extend(((k, child, depth + 1), (v, child, depth + 1)))
         elif isinstance(item, list):
-            stack.extend((v, f"{at}[{i}]") for i, v in enumerate(item))
+            stack.extend((v, f"{at}[{i}]", depth + 1) for i, v in enumerate(item))
 
 
 def load_json(text: str, *, source: str = "JSON input", key: str | None = None) -> Any:
@@ -266,8 +273,9 @@ def load_json(text: str, *, source: str = "JSON input", key: str | None = None) 
         raise _fail("depth", key, f"{source} is nested too deeply") from None
     except ValueError as exc:  # e.g. an integer of 5,000 digits
         raise _fail("syntax", key, f"{source} holds a value JSON cannot read: {str(exc)[:200]}") from None
-    if "\\u0000" in text or "\x00" in text:  # the only ways a NUL reaches a parsed string; the walk costs
-        _no_nul(data, source, key)           # ~30 ms on a generated schema, on every plan
+    user_input = bool(key and key.startswith("--"))  # --overrides-json: small, so always walked (NUL, depth)
+    if user_input or "\\u0000" in text or "\x00" in text:  # else the only ways a NUL reaches a parsed string;
+        _no_nul(data, source, key)                          # the walk costs ~30 ms on a generated schema
     return data
 
 
