@@ -7,17 +7,21 @@ capability) against the spec's GPU keys, the network's own training-memory estim
 checkpoints, and the skill's GPU guidance (``gpu_guidance``) as warnings, never refusals. Asking for a
 GPU index that does not exist is an error finding (the launch would fail), still reported, not raised.
 
-Device facts come from ``nvidia-smi``, else ``torch.cuda``; ``TAO_SKILL_DEVICE_FACTS`` may name a JSON
-file of facts instead (planning on a login node for the compute nodes; tests).
+Device facts come from ``nvidia-smi``, else ``torch.cuda`` when torch is already loaded;
+``TAO_SKILL_DEVICE_FACTS`` may name a JSON file of facts instead (planning on a login node for the compute
+nodes; tests). A plan never imports torch: the estimator runs in a child interpreter, and its answer is
+remembered on disk per configuration (the same cache and ``TAO_SKILL_NO_CACHE`` switch as validation
+verdicts), so planning the same configuration again costs nothing.
 """
 
 from __future__ import annotations
 
-import importlib
+import hashlib
 import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +51,9 @@ def _nvidia_smi() -> list[dict[str, Any]] | None:
 
 
 def _torch_gpus() -> list[dict[str, Any]] | None:
-    try:
-        import torch  # noqa: PLC0415
-    except ImportError:
+    """GPUs as torch sees them, only when torch is already loaded: importing it costs a plan ~1 s."""
+    torch = sys.modules.get("torch")
+    if torch is None:
         return None
     if not torch.cuda.is_available():
         return []
@@ -71,7 +75,7 @@ def device_facts() -> dict[str, Any]:
     if gpus is not None:
         return {"source": "nvidia-smi", "gpus": gpus}
     gpus = _torch_gpus()
-    return {"source": "torch.cuda" if gpus is not None else "none", "gpus": gpus or []}
+    return {"source": "torch.cuda" if gpus is not None else "none (nvidia-smi not found)", "gpus": gpus or []}
 
 
 def _free_disk(path: Path) -> tuple[str, float | None]:
@@ -84,15 +88,69 @@ def _free_disk(path: Path) -> tuple[str, float | None]:
         return str(probe), None
 
 
+_ESTIMATE_CODE = (
+    "import importlib, json, sys\n"
+    "module, fn, world = sys.argv[1], sys.argv[2], int(sys.argv[3])\n"
+    "spec = json.loads(sys.stdin.read())\n"
+    "print(json.dumps(getattr(importlib.import_module(module), fn)(spec, world_size=world), allow_nan=False))\n")
+
+
+def _estimate_key(target: str, spec: dict[str, Any], world: int, skill_root: Path | None) -> str:
+    """Cache key: the estimator, the spec (its job-specific results_dir left out), the world size and the
+    size/mtime of the estimator's package files, so an edited network invalidates it."""
+    from tao_skill import verdicts  # noqa: PLC0415
+
+    module = target.partition(":")[0]
+    root = verdicts._package_path(module.split(".")[0], skill_root)  # noqa: SLF001 - same package
+    h = hashlib.sha256()
+    body = {k: v for k, v in spec.items() if k != "results_dir"}
+    for part in (target, str(world), json.dumps(body, sort_keys=True, default=str),
+                 *(verdicts._stat_tree(root) if root is not None else [f"missing:{module}"])):  # noqa: SLF001
+        h.update(part.encode("utf-8", "surrogatepass"))
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def _run_estimator(target: str, spec: dict[str, Any], world: int) -> dict[str, Any]:
+    """Call the estimator in a child interpreter: it builds the network (torch), which a plan must not load."""
+    module, fn = target.split(":")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    proc = subprocess.run([sys.executable, "-c", _ESTIMATE_CODE, module, fn, str(world)],
+                          input=json.dumps(spec, default=str), capture_output=True, text=True, timeout=300, env=env)
+    if proc.returncode != 0:
+        tail = (proc.stderr.strip().splitlines() or ["exit status " + str(proc.returncode)])[-1]
+        raise RuntimeError(tail)
+    return json.loads(proc.stdout)
+
+
 def _estimate(skill: Any, spec: dict[str, Any], world: int) -> tuple[dict[str, Any] | None, str | None]:
+    """The skill's memory estimate, remembered on disk per configuration (``verdicts.cache_dir``'s sibling)."""
     target = ((skill.info.get("preflight") or {}).get("memory_estimator") or "")
     if not target:
         return None, "this skill names no memory estimator (skill_info.yaml preflight.memory_estimator)"
-    module, fn = target.split(":")
+    from tao_skill import verdicts  # noqa: PLC0415
+
+    cached = None
+    if verdicts.enabled():
+        cached = verdicts.cache_dir().parent / "estimates" / (
+            _estimate_key(target, spec, world, getattr(skill, "root", None)) + ".json")
+        try:
+            return json.loads(cached.read_text()), None
+        except (OSError, ValueError):
+            pass
     try:
-        return getattr(importlib.import_module(module), fn)(spec, world_size=world), None
+        result = _run_estimator(target, spec, world)
     except Exception as exc:  # noqa: BLE001 - an estimate is advice: say why it is missing, never fail
         return None, f"no memory estimate: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    if cached is not None:
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_name(f".{cached.name}.{os.getpid()}")
+            tmp.write_text(json.dumps(result))
+            os.replace(tmp, cached)
+        except OSError:
+            pass
+    return result, None
 
 
 def preflight(skill: Any, action: str, spec: dict[str, Any], results_dir: Path,

@@ -84,3 +84,24 @@ def test_preflight_in_the_cli_dry_run_and_validate(tao, tmp_path, monkeypatch):
     for cmd in (("run", "nvpanoptix3d", "train", "--dry-run"), ("validate", "nvpanoptix3d", "train")):
         res = tao(*cmd, *flags)
         assert res.code == 0 and res.doc["preflight"]["estimate"]["per_gpu_gb"] > 0, res.out
+
+
+def test_the_estimate_runs_outside_the_planning_process_and_is_remembered(skill, tmp_path, monkeypatch):
+    """A plan never loads torch: the estimator runs in a child interpreter, once per configuration."""
+    import subprocess
+
+    import tao_skill.preflight as pf
+
+    monkeypatch.setenv("TAO_SKILL_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("TAO_SKILL_NO_CACHE", raising=False)
+    calls = []
+    real_run = subprocess.run
+    monkeypatch.setattr(pf.subprocess, "run", lambda *a, **k: calls.append(a) or real_run(*a, **k))
+    spec = {"model": {"backbone": {"preset": "tiny"}}, "results_dir": str(tmp_path / "job-1")}
+    first = preflight(skill, "train", spec, tmp_path, facts=_gpus(1, 80.0))["estimate"]
+    assert first["stage"] == "2d" and len(calls) == 1
+    again = preflight(skill, "train", {**spec, "results_dir": str(tmp_path / "job-2")}, tmp_path,
+                      facts=_gpus(1, 80.0))["estimate"]
+    assert again == first and len(calls) == 1  # the second plan (another job id) reads the cache
+    other = preflight(skill, "train", {**spec, "dataset": {"enable_3d": True}}, tmp_path, facts=_gpus(1, 80.0))
+    assert other["estimate"]["stage"] == "3d" and len(calls) == 2
