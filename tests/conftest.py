@@ -25,6 +25,14 @@ class Outcome:
     doc: Any = None
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_plan_cache(tmp_path_factory):
+    """The runner's plan caches (validation verdicts, memory estimates) in a folder of this test session
+    only: a run never reads what an earlier run or the user's own planning remembered."""
+    os.environ["TAO_SKILL_CACHE"] = str(tmp_path_factory.mktemp("tao-skill-cache"))
+    yield
+
+
 @pytest.fixture
 def tao():
     """``tao("run", ...)``: the CLI in-process through click's CliRunner, set up as ``tao_skill.cli.main`` does."""
