@@ -23,7 +23,8 @@ def test_two_tiny_trials_of_the_real_network(tmp_path):
 
     env = {**os.environ, "TAO_SKILL_WORKSPACE": str(tmp_path / "ws")}
     env.pop("TAO_SKILL_KEY", None)
-    synth = _cli("dataset", "synth", "nvpanoptix3d", str(tmp_path / "data"), "--scenes", "2", "--seed", "0", env=env)
+    synth = _cli("dataset", "synth", "nvpanoptix3d", str(tmp_path / "data"), "--scenes", "2", "--seed", "0",
+                 "--grid", "32", "--voxel-size", "0.18", env=env)  # the demo spec's grid
     assert synth.returncode == 0, synth.stderr
     # The 2D stage reports PQ (PRQ needs the 3D stage), so the metric is overridden: --metric is part of the contract.
     res = _cli("run", "nvpanoptix3d", "train", "--spec", str(REPO / "references" / "demo_spec_tiny.yaml"),
@@ -39,7 +40,7 @@ def test_two_tiny_trials_of_the_real_network(tmp_path):
     assert all(t["checkpoint"] and Path(t["checkpoint"]).is_file() for t in hist["trials"])
     assert hist["trials"][1]["values"]["train.optim.lr"] != hist["trials"][0]["values"]["train.optim.lr"]
     for t in hist["trials"]:
-        spec = (Path(t["results_dir"]).parent / "spec.yaml").read_text()
+        spec = (tmp_path / "ws" / "jobs" / t["job_id"] / "spec.yaml").read_text()  # the trial job's recorded spec
         assert "num_epochs: 1" in spec and "max_samples: 2" in spec
     listed = json.loads(_cli("jobs", "list", "--parent", doc["job_id"], "--json", env=env).stdout)["jobs"]
     assert len(listed) == 2 and all(j["status"] == "done" for j in listed)
