@@ -178,7 +178,7 @@ class SpecBuilder:
         source = f"--spec {Path(path).name}"
         for name in [n for n in data if n in self.other_sections]:
             self._check_other_section(name, data.pop(name), source)
-        self._merge_tree(data, "", source)
+        self._merge_tree(data, "", source, {})
         folder = Path(path).expanduser().resolve().parent
         self.file_dirs.update({k: folder for k, src in self.explicit.items() if src == source})
 
@@ -211,16 +211,28 @@ class SpecBuilder:
             elif key in self.file_dirs:
                 set_dotted(self.spec, key, str(self.file_dirs[key] / value))
 
-    def _merge_tree(self, data: dict[str, Any], prefix: str, source: str) -> None:
-        """Set every leaf of a nested mapping; a mapping-valued leaf (free-form object) is set whole."""
+    def _merge_tree(self, data: dict[str, Any], prefix: str, source: str,
+                    seen: dict[str, str] | None = None) -> None:
+        """Set every leaf of a nested mapping; a mapping-valued leaf (free-form object) is set whole.
+
+        ``seen`` (one per file or JSON document) refuses a key given twice in different spellings
+        (``train.lr`` and ``train: {lr}``, or a shorthand and its key): which one wins would be a guess.
+        """
         for name, value in data.items():
             key = f"{prefix}{name}"
             if isinstance(value, dict) and key not in self.leaves and self.shorthand.get(key) not in self.leaves:
                 if not value and key in self.sections:
                     continue
                 if value:
-                    self._merge_tree(value, key + ".", source)
+                    self._merge_tree(value, key + ".", source, seen)
                     continue
+            if seen is not None:
+                resolved = self.shorthand.get(key, key)
+                if resolved in seen:
+                    self.errors.append(ErrorItem(resolved, f"`{resolved}` is set twice in {source} (as `{seen[resolved]}` "
+                                                           f"and as `{key}`); keep one", got=key))
+                    continue
+                seen[resolved] = key
             self.set(key, value, source)
 
     def apply_overrides(self, items: Iterable[str]) -> None:
@@ -253,7 +265,7 @@ class SpecBuilder:
             self.errors.append(ErrorItem("--overrides-json", "must be a JSON object of dotted keys",
                                          expected="object", got=type(data).__name__))
             return
-        self._merge_tree(data, "", "--overrides-json")
+        self._merge_tree(data, "", "--overrides-json", {})
 
     def raise_errors(self) -> None:
         if self.errors:

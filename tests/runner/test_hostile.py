@@ -157,6 +157,9 @@ def _mkfifo(h) -> str:
 SPEC_CASES: dict[str, tuple[Callable[[Any], str], tuple[str, ...]]] = {
     "duplicate_key": (lambda h: h["write"]("dup.yaml", "train:\n  lr: 0.1\n  lr: 0.2\n"),
                       ("--spec", "duplicate key `train.lr`", "line 3")),
+    "same_key_two_spellings": (lambda h: h["write"]("two.yaml", "train.lr: 0.1\ntrain:\n  lr: 0.2\n"),
+                               ("`train.lr` is set twice", "two.yaml")),
+    "shorthand_and_key": (lambda h: h["write"]("sh.yaml", "epochs: 2\ntrain:\n  epochs: 3\n"), ("`train.epochs` is set twice",)),
     "billion_laughs": (lambda h: h["write"]("bomb.yaml", BILLION_LAUGHS), ("--spec", "aliases are not allowed")),
     "recursive_alias": (lambda h: h["write"]("rec.yaml", "train: &x\n  milestones: [*x]\n"), ("aliases are not allowed",)),
     "merge_key": (lambda h: h["write"]("merge.yaml", "base: &b {lr: 0.1}\ntrain:\n  <<: *b\n"), ("--spec", "not allowed")),
@@ -253,6 +256,7 @@ JSON_CASES: dict[str, tuple[Callable[[Any], str], tuple[str, ...]]] = {
     "string": (lambda h: '"train.lr=1"', ("--overrides-json", "JSON object")),
     "duplicate": (lambda h: '{"train.lr": 0.1,\n "train.lr": 0.2}', ("--overrides-json", "duplicate key `train.lr`",
                                                                        "line 2")),
+    "same_key_two_spellings": (lambda h: '{"train.lr": 0.1, "train": {"lr": 0.2}}', ("`train.lr` is set twice",)),
     "nested_duplicate": (lambda h: '{"train": {"lr": 0.1, "lr": 0.2}}', ("duplicate key `lr`",)),
     "nan": (lambda h: '{"train.lr": NaN}', ("train.lr", "NaN")),
     "infinity": (lambda h: '{"train.sleep_s": Infinity}', ("train.sleep_s", "Infinity")),
