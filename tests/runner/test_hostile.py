@@ -630,6 +630,15 @@ def test_every_command_prints_strict_json(h):
         assert "Traceback" not in res.err, (args, res.err)
         assert res.doc is not None and isinstance(res.doc, dict), args  # parsed by the strict parser
         assert res.code in (0, 2), (args, res.code, res.err)
+    # checkers whose own contract is "exit 1 listing the problems": still one strict document, no traceback
+    for args in (["schemas", "check", "--skill-dir", str(h["skill"]), "--json"],
+                 ["skills", "check", "--skill-dir", str(h["skill"]), "--json"],
+                 ["jobs", "wait", job, "--json", *ws], ["jobs", "cancel", job, "--json", *ws],
+                 ["automl", "status", job, "--json", *ws], ["preflight", "toyseg", "train", "--skill-dir", str(h["skill"]),
+                                                             "--json", *ws]):
+        res = call(*args)
+        assert "Traceback" not in res.err and isinstance(res.doc, dict), (args, res.err)
+        assert res.code in (0, 1, 2), (args, res.code, res.err)
 
 
 def test_strict_dump_of_non_finite_kpis():
