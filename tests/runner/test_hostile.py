@@ -412,6 +412,13 @@ def test_job_database_is_garbage(h):
     assert res.doc.get("log") is None or Path(res.doc["log"]).is_relative_to(h["ws"])
 
 
+@pytest.mark.parametrize("name", ["jobs", "cache"])
+def test_a_workspace_folder_that_is_a_file(h, name):
+    h["ws"].mkdir()
+    (h["ws"] / name).write_text("x")
+    check_case(h, [*h["base"]("run"), "--workspace", str(h["ws"])], 2, ("--workspace", f"`{name}` folder"))
+
+
 def test_job_database_is_a_folder(h):
     (h["ws"] / "jobs.sqlite").mkdir(parents=True)
     check_case(h, ["jobs", "list", "--json", "--workspace", str(h["ws"])], 2, ("jobs.sqlite",))

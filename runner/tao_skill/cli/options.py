@@ -73,6 +73,11 @@ def workspace_path(workspace: Path | None) -> Path:
     if db.exists() and not db.is_file():
         raise RunnerError(ErrorItem("--workspace", f"{typed} {path}: {db} is not a file, expected the job database",
                                     expected="a file", got=str(db)))
+    for name in ("jobs", "cache", "logs", "automl"):  # the workspace's own folders
+        sub = path / name
+        if sub.exists() and not sub.is_dir():
+            raise RunnerError(ErrorItem("--workspace", f"{typed} {path}: {sub} is a file, expected the workspace's "
+                                                       f"`{name}` folder", expected="a folder", got=str(sub)))
     return path
 
 
