@@ -333,6 +333,8 @@ def test_nan_never_reaches_stdout_as_nan(h):
 FLAG_CASES: dict[str, tuple[Callable[[Any], list[str]], tuple[str, ...]]] = {
     "parent_job_unknown": (lambda h: ["--parent-job", "train-nope"], ("--parent-job", "train-nope")),
     "resume_unknown": (lambda h: ["--resume", "train-nope"], ("--resume", "train-nope")),
+    "parent_job_not_utf8": (lambda h: ["--parent-job", "train-\udcff"], ("--parent-job", "not a job id")),
+    "resume_path_like": (lambda h: ["--resume", "../../etc/passwd"], ("--resume", "not a job id")),
     "parent_job_empty": (lambda h: ["--parent-job", ""], ("--parent-job", "empty")),
     "resume_empty": (lambda h: ["--resume", ""], ("--resume", "empty")),
     "ptm_empty": (lambda h: ["--ptm", ""], ("--ptm", "empty")),
@@ -417,6 +419,10 @@ def test_a_workspace_folder_that_is_a_file(h, name):
     h["ws"].mkdir()
     (h["ws"] / name).write_text("x")
     check_case(h, [*h["base"]("run"), "--workspace", str(h["ws"])], 2, ("--workspace", f"`{name}` folder"))
+
+
+def test_a_job_id_that_is_not_utf8(h):
+    check_case(h, ["jobs", "show", "x\udcff", "--json", "--workspace", str(h["ws"])], 2, ("not valid UTF-8",))
 
 
 def test_job_database_is_a_folder(h):

@@ -172,6 +172,10 @@ def main(argv: list[str] | None = None) -> int:
             return app.fail(RunnerError(ErrorItem(None, f"{where}: {exc.strerror}", got=str(exc.filename)),
                                         EXIT_INVALID, log=log))
         return _unexpected(app, args, exc, log)
+    except UnicodeError as exc:  # an argument or file name with bytes that are not UTF-8 (surrogate escapes)
+        return app.fail(RunnerError(ErrorItem(None, f"an argument or path holds bytes that are not valid UTF-8 "
+                                                    f"({type(exc).__name__}); use UTF-8 names"), EXIT_INVALID,
+                                    log=_crash_log(args)))
     except RecursionError as exc:
         return _unexpected(app, args, exc, _crash_log(args), code=EXIT_INVALID,
                            what="input nested too deeply")

@@ -87,6 +87,7 @@ _NON_EMPTY = {"spec_file": "--spec", "overrides_json": "--overrides-json", "trai
               "ptm": "--ptm", "resume": "--resume", "key_env": "--key-env", "results_dir": "--results-dir",
               "skill_dir": "--skill-dir"}
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 def _flag_errors(kw: dict) -> list[ErrorItem]:
@@ -96,6 +97,11 @@ def _flag_errors(kw: dict) -> list[ErrorItem]:
         value = kw.get(name)
         if value is not None and not str(value).strip():
             errors.append(ErrorItem(flag, f"{flag} is empty; give a value or leave the flag out", got=str(value)))
+    for name, flag in (("parent_job", "--parent-job"), ("resume", "--resume")):
+        value = kw.get(name)
+        if value and value.strip() and not _JOB_ID.match(value):
+            errors.append(ErrorItem(flag, f"{flag} {value!r} is not a job id (`tao-skill jobs list` shows them)",
+                                    expected="letters, digits, '.', '_' and '-'", got=ascii(value)))
     key_env = kw.get("key_env")
     if key_env and key_env.strip() and not _ENV_NAME.match(key_env):
         errors.append(ErrorItem("--key-env", f"--key-env {key_env!r} is not an environment variable name",
