@@ -654,6 +654,12 @@ def test_every_command_prints_strict_json(h):
         assert res.code in (0, 1, 2), (args, res.code, res.err)
 
 
+@pytest.mark.parametrize("args", [["run", "--help", "--json"], ["jobs", "show", "-h", "--json"], ["list", "--json", "-h"]])
+def test_help_under_json_is_one_document(args):
+    res = call(*args)
+    assert res.code == 0 and res.doc["ok"] is True and res.doc["text"].startswith("Usage:")
+
+
 def test_strict_dump_of_non_finite_kpis():
     from tao_skill.yamlio import dumps
 

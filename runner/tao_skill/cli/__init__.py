@@ -143,6 +143,29 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:
         _stdout_for_paths()
     app = Application(json_mode="--json" in args)
+    if app.json_mode and any(a in ("-h", "--help", "--version") for a in args):
+        return _help_as_json(args, app)
+    return _main(args, app)
+
+
+def _help_as_json(args: list[str], app: Application) -> int:
+    """``--help``/``--version`` under ``--json``: the text inside one document (anything else passes through)."""
+    import contextlib  # noqa: PLC0415
+    import io  # noqa: PLC0415
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        code = _main(args, app)
+    text = buf.getvalue()
+    if text.startswith("Usage:") or (text and "version" in text.splitlines()[0] and not text.lstrip().startswith("{")):
+        sys.stdout.write(dumps({"ok": code == 0, "text": text}) + "\n")
+    else:
+        sys.stdout.write(text)
+    sys.stdout.flush()
+    return code
+
+
+def _main(args: list[str], app: Application) -> int:
     try:
         rv = cli.main(args=args, prog_name="tao-skill", standalone_mode=False, obj=app)
         return rv if isinstance(rv, int) else 0
