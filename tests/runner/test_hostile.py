@@ -734,3 +734,40 @@ def test_dataset_check(request, tmp_path, case):
     assert res.code == 2, (res.out, res.err)
     assert "Traceback" not in res.err + res.out and res.doc["ok"] is False
     assert needle in json.dumps(res.doc), res.doc
+
+
+# -- a seeded random mix of the above -----------------------------------------------------------------------
+
+FUZZ_VALUES = ["", " ", "0", "-1", "1e400", ".nan", ".inf", "nan", "[", "{", "[1,2]", "{a: 1}", "null", "~", "yes",
+               '"\\0"', "&a [*a]", "!!python/name:os.system", "2020-01-01", "9" * 5000, "a" * 3000, "s3://Bad_B/x",
+               "s3://ok-bucket/x", "file://h/x", "gs://x/y", "/dev/zero", "/tmp", "../../etc/passwd", "\udcff", "=", "a=b",
+               "@/dev/zero", "@", '{"train.lr": NaN}', '{"a":1,"a":2}']
+FUZZ_KEYS = ["train.lr", "train.epochs", "train.milestones", "train.mode", "dataset.train.root", "dataset.batch_size",
+             "results_dir", "encryption_key", "epochs", "nosuch", "train", "", "train.lr.x"]
+FUZZ_FLAGS = ["--override", "--overrides-json", "--spec", "--train-dataset", "--parent-job", "--resume", "--ptm",
+              "--key-env", "--results-dir", "--workspace", "--request", "--automl-policy", "--max-trials", "--timeout"]
+
+
+def test_random_mix_of_hostile_flags(h):
+    """400 seeded random combinations: always exit 0/2/3, one strict JSON document, no traceback."""
+    import random
+
+    rng = random.Random(19)
+    for i in range(400):
+        args = [*h["base"](rng.choice(["validate", "run"]))]
+        for _ in range(rng.randint(1, 4)):
+            flag = rng.choice(FUZZ_FLAGS)
+            if flag == "--override":
+                value = f"{rng.choice(FUZZ_KEYS)}={rng.choice(FUZZ_VALUES)}"
+            elif flag == "--spec":
+                value = h["write"](f"s{i}.yaml", f"{rng.choice(FUZZ_KEYS)}: {rng.choice(FUZZ_VALUES)}\n"
+                                                 .encode("utf-8", "surrogateescape"))
+            elif flag == "--workspace":
+                value = rng.choice([str(h["ws"]), "/proc/sys/x", str(h["data"] / "labels.json"), ""])
+            else:
+                value = rng.choice(FUZZ_VALUES)
+            args += [flag, value]
+        res = call(*args)
+        assert res.code in (0, 2, 3), (args, res.out[-500:])
+        assert "Traceback" not in res.err and isinstance(res.doc, dict), args
+
