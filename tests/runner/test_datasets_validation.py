@@ -167,7 +167,8 @@ def test_validate_command_human_and_json(tao, toy):
     base = ["validate", "toyseg", "train", "--skill-dir", str(toy["skill"]), "--train-dataset", str(toy["data"]),
             "--eval-dataset", str(toy["data"])]
     res = tao(*base)
-    assert res.code == 0 and res.out.strip() == "toyseg train: spec is valid"
+    assert res.code == 0 and res.out.splitlines()[0] == "toyseg train: spec is valid"
+    assert "preflight:" in res.out  # a train validation also says what the launch will meet here
     res = tao(*base, "--json")
     assert res.doc["ok"] is True and res.doc["spec"]["train"]["epochs"] == 3
     assert not (toy["ws"] / "jobs").exists()  # validate never creates a job
