@@ -26,7 +26,7 @@ from tao_skill.automl.space import Param
 from tao_skill.automl.storage import context_of, create_study, fail_stale, load_study, open_storage
 from tao_skill.automl.trial import StudyCanceled, TrialFailed, TrialRunner, require_key
 from tao_skill.errors import EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_OK, ErrorItem, RunnerError
-from tao_skill.jobs import JobStore, atomic_write
+from tao_skill.jobs import JobStore, atomic_write, pid_alive
 from tao_skill.launch import _stage
 from tao_skill.plan import Prepared
 from tao_skill.skills import Skill, get_skill, load_skill_dir
@@ -349,7 +349,7 @@ def resume(job_id: str, workspace: Path, *, max_trials: int | None = None, timeo
     """Continue AutoML job ``job_id``: same study, same settings; trial numbers continue."""
     store = JobStore(workspace)
     job = _automl_job(store, job_id)
-    if job.status == "running" and _alive(job.pid):
+    if job.status == "running" and pid_alive(job.pid):
         raise RunnerError(ErrorItem("ID", f"AutoML job {job_id} is still running; add machines with "
                                           f"`tao-skill automl worker --study {job_id}` instead", got=job.status))
     plan = json.loads((Path(job.job_dir) / "plan.json").read_text())
@@ -366,25 +366,13 @@ def resume(job_id: str, workspace: Path, *, max_trials: int | None = None, timeo
         raise
 
 
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _settle_dead_trials(study: optuna.Study, store: JobStore) -> None:
     """Child jobs of trials Optuna failed for a stopped heartbeat still say running: mark them failed."""
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,)):
         job_id = t.user_attrs.get("job_id")
         if job_id and _exists(store, job_id):
             job = store.get(job_id)
-            if job.status in ("pending", "running") and not _alive(job.pid):
+            if job.status in ("pending", "running") and not pid_alive(job.pid):
                 store.update(job_id, status="failed", finished=time.time())
 
 
