@@ -131,3 +131,20 @@ def test_a_trial_budget_that_never_reports_a_kpi_is_refused_at_plan_time(tao, tm
     res = tao(*args, "--override", "train.num_epochs=1")  # the spec's own epochs are the trial budget
     assert res.code == 2 and any(e["key"] == "train.num_epochs" for e in res.doc["errors"]), res.out
     assert tao(*args, "--epochs-per-trial", "2").code == 0
+
+
+def test_a_key_nvidia_types_optional_is_searched_as_its_own_type(tao, tmp_path, monkeypatch):
+    """train.iters_per_epoch is ``Optional[int]`` in NVIDIA's config (schema type [integer, null]): still an
+    integer for AutoML, searchable on request with --param (it is not in the disabled list)."""
+    monkeypatch.setenv("TAO_SKILL_WORKSPACE", str(tmp_path / "ws"))
+    data = tmp_path / "front3d"
+    (data / "meta").mkdir(parents=True)
+    for name in ("frustum_mask.npz", "colormap.json", "train.json", "val.json"):
+        (data / "meta" / name).write_text("{}")
+    res = tao("run", "nvpanoptix3d", "train", "--dry-run", "--json", "--train-dataset", str(data), "--eval-dataset",
+              str(data), "--automl-policy", "on", "--param", "train.iters_per_epoch=10:100")
+    assert res.code == 0, res.out
+    (param,) = [p for p in res.doc["automl"]["search_space"] if p["key"] == "train.iters_per_epoch"]
+    assert (param["kind"], param["low"], param["high"]) == ("int", 10, 100)
+    schema = json.loads((Path(res.doc["skill_dir"]) / "schemas" / "train.schema.json").read_text())
+    assert "train.iters_per_epoch" not in schema["x-tao-automl-disabled-parameters"]

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from tao_skill.errors import ErrorItem
-from tao_skill.spec import get_dotted, leaf_schemas
+from tao_skill.spec import get_dotted, leaf_schemas, leaf_kind
 
 _COND = re.compile(r"^\s*([\w.]+)\s*(==|!=|>=|<=|>|<|not\s+in|in)\s*(.+?)\s*$")
 _MATH = re.compile(r"^\s*(>=|<=|>|<)\s*(-?[\d.eE+-]+)\s*$")
@@ -99,7 +99,7 @@ def _parse_param(raw: str) -> tuple[str, str | None]:
 def _bounds(leaf: dict[str, Any]) -> tuple[float | None, float | None]:
     low = leaf.get("minimum")
     high = leaf.get("maximum")
-    integer = leaf.get("type") == "integer"
+    integer = leaf_kind(leaf) == "integer"
     if low is None and "exclusiveMinimum" in leaf:
         low = leaf["exclusiveMinimum"] + 1 if integer else math.nextafter(float(leaf["exclusiveMinimum"]), math.inf)
     if high is None and "exclusiveMaximum" in leaf:
@@ -127,7 +127,7 @@ def _param_for(key: str, leaf: dict[str, Any], custom: str | None, source: str) 
             parse_condition(cond)
         except ValueError as exc:
             return None, ErrorItem(key, f"x-tao-depends-on: {exc}")
-    if "enum" in leaf or leaf.get("type") == "boolean":
+    if "enum" in leaf or leaf_kind(leaf) == "boolean":
         options = list(leaf["enum"]) if "enum" in leaf else [False, True]
         weights_map = leaf.get("x-tao-option-weights") or {}
         if custom:
@@ -149,7 +149,7 @@ def _param_for(key: str, leaf: dict[str, Any], custom: str | None, source: str) 
             if len(set(weights)) == 1:
                 weights = None
         return Param(key, "categorical", choices=options, weights=weights, depends_on=depends, source=source), None
-    kind = leaf.get("type")
+    kind = leaf_kind(leaf)
     if custom and "," in custom and kind in ("number", "integer", "string"):
         return _options_param(key, leaf, custom, depends, source)
     if kind not in ("number", "integer"):
@@ -186,7 +186,7 @@ def _options_param(key: str, leaf: dict[str, Any], custom: str, depends: list[st
                    source: str) -> tuple[Param | None, ErrorItem | None]:
     """``--param KEY=a,b,c`` on an integer, number or string key: search exactly those values, each checked
     against the key's type and schema range (``train.num_epochs=50,100,200``, ``model.mode=a,b``)."""
-    kind = leaf.get("type")
+    kind = leaf_kind(leaf)
     raw = [v.strip() for v in custom.split(",") if v.strip()]
     values: list[Any] = []
     low, high = _bounds(leaf) if kind != "string" else (None, None)

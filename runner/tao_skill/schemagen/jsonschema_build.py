@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from tao_skill.spec import leaf_kind
+
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 _DROP = {"title"}
 
@@ -42,7 +44,7 @@ def _never_searchable(prop: dict[str, Any]) -> bool:
     """AutoML can sample numbers with bounds, booleans and enums; never lists, free strings or secrets."""
     if prop.get("x-tao-automl") == "disabled" or prop.get("x-tao-secret") or prop.get("x-tao-path"):
         return True
-    kind = prop.get("type")
+    kind = leaf_kind(prop)
     if "enum" in prop or "const" in prop:
         return False
     return kind not in ("number", "integer", "boolean")
