@@ -55,6 +55,22 @@ def test_other_errors_and_long_outages_are_raised(monkeypatch):
         st._retrying(fn)(_Session(), 1)
 
 
+def test_every_backend_call_of_optunas_cached_storage_waits_out_an_outage():
+    """Optuna wraps the RDB storage in _CachedStorage, which calls its backend's public AND private methods
+    (a sampler reading trials mid-outage goes through ``_get_trials``): each of them must retry."""
+    import inspect
+    import re
+
+    from optuna.storages import _cached_storage
+
+    called = set(re.findall(r"self\._backend\.(\w+)\(", inspect.getsource(_cached_storage)))
+    assert {"_get_trials", "get_trial", "set_trial_state_values"} <= called
+    plain = {n for n in called if n not in ("record_heartbeat", "get_heartbeat_interval",
+                                            "get_heartbeat_stale_trial_callback")
+             and getattr(st.ResilientRDBStorage, n) is getattr(optuna.storages.RDBStorage, n)}
+    assert plain == set(), f"not retried on a lost connection: {sorted(plain)}"
+
+
 def test_the_heartbeat_never_raises(tmp_path, monkeypatch):
     storage = st.open_storage(f"sqlite:///{tmp_path / 'hb.db'}")
     monkeypatch.setattr(st, "DB_RETRY_S", -1.0)

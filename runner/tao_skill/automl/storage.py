@@ -122,7 +122,10 @@ for _name in ("create_new_study", "delete_study", "set_study_user_attr", "set_st
               "create_new_trial", "set_trial_param", "get_trial_param", "set_trial_state_values",
               "set_trial_intermediate_value", "set_trial_user_attr", "set_trial_system_attr",
               "get_trial_id_from_study_id_trial_number", "get_trial", "get_all_trials", "get_best_trial",
-              "_get_stale_trial_ids", "get_trial_number_from_id", "get_n_trials"):
+              "_get_stale_trial_ids", "get_trial_number_from_id", "get_n_trials",
+              # the private calls Optuna's _CachedStorage makes on its backend (a sampler reading the trials
+              # mid-outage goes through _get_trials, not get_all_trials)
+              "_get_trials", "_get_best_trial_id", "_create_new_trial", "_set_trial_param"):
     if hasattr(optuna.storages.RDBStorage, _name):
         setattr(ResilientRDBStorage, _name, _retrying(getattr(optuna.storages.RDBStorage, _name)))
 
