@@ -397,6 +397,15 @@ def test_workspace_read_only(h):
     check_case(h, [*h["base"]("run"), "--workspace", "/proc/sys/tao-ws"], 2, ("--workspace", "/proc/sys", "read-only"))
 
 
+def test_results_dir_the_kernel_refuses_is_exit_2_at_plan_time(h):
+    """/proc accepts no new folder even for root (os.access says writable there): refused at plan time,
+    before a job is recorded, naming the path."""
+    if not Path("/proc/self").exists():
+        pytest.skip("no /proc on this system")
+    res = check_case(h, [*h["base"](), "--results-dir", "/proc/tao-results"], 2, ("--results-dir", "/proc"))
+    assert "job_id" not in (res.doc or {})
+
+
 def test_workspace_from_the_environment_is_a_file(h, monkeypatch):
     monkeypatch.setenv("TAO_SKILL_WORKSPACE", h["write"]("envws", "x"))
     check_case(h, ["jobs", "list", "--json"], 2, ("TAO_SKILL_WORKSPACE", "envws"))

@@ -13,6 +13,7 @@ Only a definite "does not exist" is an error (exit 2, at the spec key, naming th
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Mapping
@@ -27,6 +28,16 @@ REMOTE_TIMEOUT_S = float(os.environ.get("TAO_SKILL_REMOTE_CHECK_TIMEOUT", "5") o
 REMOTE_BUDGET_S = 20.0
 
 
+def _refuses_new_folders(folder: Path) -> str | None:
+    """Whether the kernel refuses a new folder in ``folder`` although ``os.access`` allows it (root on /proc,
+    /sys or a read-only mount): make and remove one hidden probe folder; the reason when that fails."""
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".tao-skill-probe-", dir=folder))
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    return None
+
+
 def folder_problem(path: Path) -> str | None:
     """Why ``path`` cannot be (or become) a folder this process writes into; None when it can."""
     try:
@@ -35,7 +46,8 @@ def folder_problem(path: Path) -> str | None:
                 return "is an existing file, expected a folder"
             if not os.access(path, os.W_OK | os.X_OK):
                 return "is read-only"
-            return None
+            refused = _refuses_new_folders(path)
+            return f"does not accept new files ({refused})" if refused else None
         parent = path.parent
         while not parent.exists() and parent != parent.parent:
             parent = parent.parent
@@ -43,6 +55,9 @@ def folder_problem(path: Path) -> str | None:
             return f"cannot be created: {parent} is a file"
         if not os.access(parent, os.W_OK | os.X_OK):
             return f"cannot be created: {parent} is read-only"
+        refused = _refuses_new_folders(parent)
+        if refused:
+            return f"cannot be created in {parent} ({refused})"
     except (OSError, ValueError) as exc:
         return f"is not a usable path ({getattr(exc, 'strerror', None) or exc})"
     return None
