@@ -10,13 +10,15 @@ GPU index that does not exist is an error finding (the launch would fail), still
 Device facts come from ``nvidia-smi``, else ``torch.cuda`` when torch is already loaded;
 ``TAO_SKILL_DEVICE_FACTS`` may name a JSON file of facts instead (planning on a login node for the compute
 nodes; tests). A plan never imports torch: the estimator runs in a child interpreter, and its answer is
-remembered on disk per configuration (the same cache and ``TAO_SKILL_NO_CACHE`` switch as validation
-verdicts), so planning the same configuration again costs nothing.
+remembered on disk per value of the keys it reads (``preflight.estimate_inputs``; the same cache and
+``TAO_SKILL_NO_CACHE`` switch as validation verdicts), so planning again with another learning rate or
+epoch count costs nothing. When torch is already loaded (library use, tests) it runs in-process.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
 import shutil
@@ -95,15 +97,20 @@ _ESTIMATE_CODE = (
     "print(json.dumps(getattr(importlib.import_module(module), fn)(spec, world_size=world), allow_nan=False))\n")
 
 
-def _estimate_key(target: str, spec: dict[str, Any], world: int, skill_root: Path | None) -> str:
-    """Cache key: the estimator, the spec (its job-specific results_dir left out), the world size and the
-    size/mtime of the estimator's package files, so an edited network invalidates it."""
+def _estimate_key(target: str, spec: dict[str, Any], world: int, skill_root: Path | None,
+                  inputs: list[str] | None) -> str:
+    """Cache key: the estimator, the spec keys it reads (``preflight.estimate_inputs``; else the whole spec
+    but its job-specific results_dir), the world size and the size/mtime of the estimator's package files,
+    so an edited network invalidates it."""
     from tao_skill import verdicts  # noqa: PLC0415
 
     module = target.partition(":")[0]
     root = verdicts._package_path(module.split(".")[0], skill_root)  # noqa: SLF001 - same package
+    if inputs:
+        body: dict[str, Any] = {key: get_dotted(spec, key) for key in inputs}
+    else:
+        body = {k: v for k, v in spec.items() if k != "results_dir"}
     h = hashlib.sha256()
-    body = {k: v for k, v in spec.items() if k != "results_dir"}
     for part in (target, str(world), json.dumps(body, sort_keys=True, default=str),
                  *(verdicts._stat_tree(root) if root is not None else [f"missing:{module}"])):  # noqa: SLF001
         h.update(part.encode("utf-8", "surrogatepass"))
@@ -112,8 +119,11 @@ def _estimate_key(target: str, spec: dict[str, Any], world: int, skill_root: Pat
 
 
 def _run_estimator(target: str, spec: dict[str, Any], world: int) -> dict[str, Any]:
-    """Call the estimator in a child interpreter: it builds the network (torch), which a plan must not load."""
+    """Call the estimator: in this process when torch is already loaded (a library user, the MCP server,
+    tests), else in a child interpreter, because it builds the network (torch), which a plan must not load."""
     module, fn = target.split(":")
+    if "torch" in sys.modules:
+        return getattr(importlib.import_module(module), fn)(spec, world_size=world)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     proc = subprocess.run([sys.executable, "-c", _ESTIMATE_CODE, module, fn, str(world)],
                           input=json.dumps(spec, default=str), capture_output=True, text=True, timeout=300, env=env)
@@ -133,7 +143,8 @@ def _estimate(skill: Any, spec: dict[str, Any], world: int) -> tuple[dict[str, A
     cached = None
     if verdicts.enabled():
         cached = verdicts.cache_dir().parent / "estimates" / (
-            _estimate_key(target, spec, world, getattr(skill, "root", None)) + ".json")
+            _estimate_key(target, spec, world, getattr(skill, "root", None),
+                          (skill.info.get("preflight") or {}).get("estimate_inputs")) + ".json")
         try:
             return json.loads(cached.read_text()), None
         except (OSError, ValueError):

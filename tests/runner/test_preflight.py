@@ -87,21 +87,26 @@ def test_preflight_in_the_cli_dry_run_and_validate(tao, tmp_path, monkeypatch):
 
 
 def test_the_estimate_runs_outside_the_planning_process_and_is_remembered(skill, tmp_path, monkeypatch):
-    """A plan never loads torch: the estimator runs in a child interpreter, once per configuration."""
+    """A plan never loads torch: without it loaded, the estimator runs in a child interpreter, once per value
+    of the keys it reads (skill_info.yaml preflight.estimate_inputs)."""
     import subprocess
+    import sys
 
     import tao_skill.preflight as pf
 
     monkeypatch.setenv("TAO_SKILL_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("TAO_SKILL_NO_CACHE", raising=False)
+    monkeypatch.delitem(sys.modules, "torch")  # as in a fresh `tao-skill run --dry-run` (restored afterwards)
     calls = []
     real_run = subprocess.run
     monkeypatch.setattr(pf.subprocess, "run", lambda *a, **k: calls.append(a) or real_run(*a, **k))
     spec = {"model": {"backbone": {"preset": "tiny"}}, "results_dir": str(tmp_path / "job-1")}
     first = preflight(skill, "train", spec, tmp_path, facts=_gpus(1, 80.0))["estimate"]
     assert first["stage"] == "2d" and len(calls) == 1
-    again = preflight(skill, "train", {**spec, "results_dir": str(tmp_path / "job-2")}, tmp_path,
+    again = preflight(skill, "train", {**spec, "results_dir": str(tmp_path / "job-2"),
+                                       "train": {"optim": {"lr": 0.5}, "num_epochs": 3}}, tmp_path,
                       facts=_gpus(1, 80.0))["estimate"]
-    assert again == first and len(calls) == 1  # the second plan (another job id) reads the cache
+    assert again == first and len(calls) == 1  # another job id, lr and epoch count: read from the cache
     other = preflight(skill, "train", {**spec, "dataset": {"enable_3d": True}}, tmp_path, facts=_gpus(1, 80.0))
     assert other["estimate"]["stage"] == "3d" and len(calls) == 2
+    assert "torch" not in sys.modules

@@ -97,6 +97,9 @@ class PreflightInfo(_Strict):
     """What `tao-skill preflight` reads besides gpu_spec_key/gpu_guidance (all optional)."""
 
     memory_estimator: str | None = Field(None, pattern=r"^[\w.]+:\w+$")  # module:function(spec, world_size)
+    # the spec keys (sections or leaves) the estimate reads: its cache key, so a plan that changes other keys
+    # (lr, epochs) reuses the estimate; unset = the whole spec
+    estimate_inputs: list[str] | None = None
     gpu_ids_key: str | None = None
     num_nodes_key: str | None = None
 
@@ -259,7 +262,8 @@ def validate_skill_info(info: dict[str, Any], schemas: dict[str, dict[str, Any]]
         for kind, entry in parsed.ptm_kinds.kinds.items():
             for key in entry.keys:
                 need("train", key, f"ptm_kinds.kinds.{kind}.keys")
-    for key in ([parsed.preflight.gpu_ids_key, parsed.preflight.num_nodes_key] if parsed.preflight else []):
+    for key in ([parsed.preflight.gpu_ids_key, parsed.preflight.num_nodes_key, *(parsed.preflight.estimate_inputs or [])]
+                if parsed.preflight else []):
         if key and "train" in schemas and not _schema_has(schemas["train"], key):
             problems.append(f"skill_info.yaml: preflight key `{key}` is not a key of the train schema")
     if "train" in schemas and not _schema_has(schemas["train"], parsed.gpu_spec_key):
