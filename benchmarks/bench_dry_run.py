@@ -14,6 +14,7 @@ import json
 import os
 import re
 import statistics
+from pathlib import Path
 import subprocess
 import sys
 import tempfile
@@ -76,6 +77,12 @@ def main() -> None:
         bare = [sys.executable, "-c", "pass"]
         base = statistics.median(_time(bare, env))
         cold = _time(dry, env, runs=1)[0]
+        # the first plan of a configuration starts its memory estimate in the background (tao_skill.preflight):
+        # let it finish, so the repeated plans are timed alone and find it
+        waited = time.monotonic()
+        while not list(Path(cache, "estimates").glob("*.json")) and time.monotonic() - waited < 120:
+            time.sleep(0.2)
+        waited = time.monotonic() - waited
         warm = statistics.median(_time(dry, env))
         probe = subprocess.run([sys.executable, "-c", (
             "import sys, io, json, contextlib; from tao_skill.cli import main\n"
@@ -88,6 +95,7 @@ def main() -> None:
     print(f"bytecode compiled for   : {', '.join(compiled)}")
     print(f"python -c pass          : {base:.3f} s (median of {RUNS})")
     print(f"plan, first (cold)      : {cold:.3f} s ({cold / base:.1f}x)")
+    print(f"background estimate     : ready {waited:.1f} s after the first plan")
     print(f"plan, again (warm)      : {warm:.3f} s (median of {RUNS}, {warm / base:.1f}x)")
     met = warm <= 0.15 and warm <= 12 * base
     print(f"target <= 0.15 s and <= 12x: {'met' if met else 'MISSED'} (warm)")

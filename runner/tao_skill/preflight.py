@@ -90,11 +90,18 @@ def _free_disk(path: Path) -> tuple[str, float | None]:
         return str(probe), None
 
 
+# argv: module fn world [cache file]; with a cache file the answer is written there atomically (background)
 _ESTIMATE_CODE = (
-    "import importlib, json, sys\n"
+    "import importlib, json, os, sys\n"
     "module, fn, world = sys.argv[1], sys.argv[2], int(sys.argv[3])\n"
     "spec = json.loads(sys.stdin.read())\n"
-    "print(json.dumps(getattr(importlib.import_module(module), fn)(spec, world_size=world), allow_nan=False))\n")
+    "text = json.dumps(getattr(importlib.import_module(module), fn)(spec, world_size=world), allow_nan=False)\n"
+    "if len(sys.argv) > 4:\n"
+    "    tmp = sys.argv[4] + '.' + str(os.getpid())\n"
+    "    open(tmp, 'w').write(text)\n"
+    "    os.replace(tmp, sys.argv[4])\n"
+    "else:\n"
+    "    print(text)\n")
 
 
 def _estimate_key(target: str, spec: dict[str, Any], world: int, skill_root: Path | None,
@@ -133,8 +140,25 @@ def _run_estimator(target: str, spec: dict[str, Any], world: int) -> dict[str, A
     return json.loads(proc.stdout)
 
 
-def _estimate(skill: Any, spec: dict[str, Any], world: int) -> tuple[dict[str, Any] | None, str | None]:
-    """The skill's memory estimate, remembered on disk per configuration (``verdicts.cache_dir``'s sibling)."""
+def _start_in_background(target: str, spec: dict[str, Any], world: int, cached: Path) -> int:
+    """Compute the estimate in a detached child that writes ``cached``; its pid."""
+    module, fn = target.split(":")
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    proc = subprocess.Popen([sys.executable, "-c", _ESTIMATE_CODE, module, fn, str(world), str(cached)],
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                            start_new_session=True, text=True)
+    assert proc.stdin is not None
+    proc.stdin.write(json.dumps(spec, default=str))
+    proc.stdin.close()
+    return proc.pid
+
+
+def _estimate(skill: Any, spec: dict[str, Any], world: int,
+              wait: bool = True) -> tuple[dict[str, Any] | None, str | None]:
+    """The skill's memory estimate, remembered on disk per configuration (``verdicts.cache_dir``'s sibling).
+    ``wait=False`` (plans: run --dry-run, validate): a configuration not seen before is estimated in the
+    background (it builds the network: seconds) and the plan says so; the next plan has it."""
     target = ((skill.info.get("preflight") or {}).get("memory_estimator") or "")
     if not target:
         return None, "this skill names no memory estimator (skill_info.yaml preflight.memory_estimator)"
@@ -149,6 +173,13 @@ def _estimate(skill: Any, spec: dict[str, Any], world: int) -> tuple[dict[str, A
             return json.loads(cached.read_text()), None
         except (OSError, ValueError):
             pass
+        if not wait and "torch" not in sys.modules:
+            try:
+                pid = _start_in_background(target, spec, world, cached)
+            except OSError as exc:
+                return None, f"no memory estimate: {exc.strerror or exc}"
+            return None, (f"memory estimate: being computed in the background (pid {pid}, it builds the network); "
+                          "the next plan shows it, `tao-skill preflight` waits for it")
     try:
         result = _run_estimator(target, spec, world)
     except Exception as exc:  # noqa: BLE001 - an estimate is advice: say why it is missing, never fail
@@ -165,8 +196,9 @@ def _estimate(skill: Any, spec: dict[str, Any], world: int) -> tuple[dict[str, A
 
 
 def preflight(skill: Any, action: str, spec: dict[str, Any], results_dir: Path,
-              facts: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The preflight report of one planned job (see the module docstring)."""
+              facts: dict[str, Any] | None = None, wait_for_estimate: bool = True) -> dict[str, Any]:
+    """The preflight report of one planned job (see the module docstring); ``wait_for_estimate=False`` keeps a
+    plan fast (see :func:`_estimate`)."""
     facts = facts if facts is not None else device_facts()
     info = skill.info
     pf = info.get("preflight") or {}
@@ -206,7 +238,7 @@ def preflight(skill: Any, action: str, spec: dict[str, Any], results_dir: Path,
                                  + ", ".join(f"GPU {g['index']} ({g['name']}) has {g['memory_gb']} GB" for g in small)
                                  + (f". {guide['notes'].strip()}" if guide.get("notes") else ""))
     world = num_gpus * max(int(nodes or 1), 1)
-    estimate, note = _estimate(skill, spec, world) if action == "train" else (None, None)
+    estimate, note = _estimate(skill, spec, world, wait_for_estimate) if action == "train" else (None, None)
     if estimate and selected:
         least = min(selected, key=lambda g: g["memory_gb"])
         if estimate["per_gpu_gb"] > least["memory_gb"]:

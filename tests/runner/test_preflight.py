@@ -110,3 +110,25 @@ def test_the_estimate_runs_outside_the_planning_process_and_is_remembered(skill,
     other = preflight(skill, "train", {**spec, "dataset": {"enable_3d": True}}, tmp_path, facts=_gpus(1, 80.0))
     assert other["estimate"]["stage"] == "3d" and len(calls) == 2
     assert "torch" not in sys.modules
+
+
+def test_a_plan_estimates_a_new_configuration_in_the_background(skill, tmp_path, monkeypatch):
+    """run --dry-run / validate never wait seconds for the network build: the first plan of a configuration
+    says the estimate is on its way, a later plan shows it (written by the background child)."""
+    import sys
+    import time
+
+    monkeypatch.setenv("TAO_SKILL_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("TAO_SKILL_NO_CACHE", raising=False)
+    monkeypatch.delitem(sys.modules, "torch")
+    spec = {"model": {"backbone": {"preset": "tiny"}}}
+    started = time.monotonic()
+    first = preflight(skill, "train", spec, tmp_path, facts=_gpus(1, 80.0), wait_for_estimate=False)
+    assert time.monotonic() - started < 2.0
+    assert first["estimate"] is None and "background" in first["estimate_note"]
+    deadline = time.monotonic() + 120
+    while not list((tmp_path / "cache" / "estimates").glob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    later = preflight(skill, "train", spec, tmp_path, facts=_gpus(1, 80.0), wait_for_estimate=False)
+    assert later["estimate"]["stage"] == "2d" and later["estimate_note"] is None
+    assert "torch" not in sys.modules

@@ -58,7 +58,7 @@ def _preflight(prep) -> dict | None:
         return None
     from tao_skill.preflight import preflight  # noqa: PLC0415
 
-    return preflight(prep.skill, "train", prep.spec, prep.results_dir)
+    return preflight(prep.skill, "train", prep.spec, prep.results_dir, wait_for_estimate=False)
 
 
 def _preflight_text(report: dict) -> str:
