@@ -45,21 +45,20 @@ def settings_from_spec(spec: Any, stage: str) -> EvalSettings:
                         stuff_classes_3d=stuff_classes_3d(ds.name, ds.num_thing_classes, m.sem_seg_head.num_classes))
 
 
-def gt_segments_2d(semantic: np.ndarray, instance: np.ndarray, num_thing_classes: int,
+def gt_segments_2d(semantic: np.ndarray, instance: np.ndarray,
                    ignore_label: int) -> tuple[dict[int, tuple[np.ndarray, int]], np.ndarray]:
-    """Ground-truth 2D segments {id: (mask, class)} and the void mask (ignored pixels, things without id)."""
+    """Ground-truth 2D segments {id: (mask, class)} and the void mask, by TAO 7.0.1's rule: every pixel's
+    ground-truth id is (class, instance id) as stored, so each distinct pair outside void is one segment — a
+    stuff class stored with several instance ids is several segments, and thing pixels without an instance
+    id (0) are one segment of their class (unmatched: a false negative). Void = ``ignore_label`` pixels."""
     void = semantic == ignore_label
     segs: dict[int, tuple[np.ndarray, int]] = {}
-    for cls in np.unique(semantic[~void]):
-        cls = int(cls)
-        region = semantic == cls
-        if cls <= num_thing_classes:
-            for iid in np.unique(instance[region]):
-                if iid > 0:
-                    segs[len(segs) + 1] = (region & (instance == iid), cls)
-            void |= region & (instance <= 0)
-        else:
-            segs[len(segs) + 1] = (region, cls)
+    keep = ~void
+    if not keep.any():
+        return segs, void
+    pairs = np.stack([semantic[keep], instance[keep]], axis=1)
+    for cls, iid in np.unique(pairs, axis=0):
+        segs[len(segs) + 1] = (keep & (semantic == cls) & (instance == iid), int(cls))
     return segs, void
 
 
@@ -110,7 +109,7 @@ class Evaluator:
                                object_mask_threshold=s.object_mask_threshold, overlap_threshold=s.overlap_threshold,
                                mode=s.mode)
             pan = pred["panoptic"].numpy()
-            gt, void = gt_segments_2d(sem, ins, s.num_thing_classes, s.ignore_label)
+            gt, void = gt_segments_2d(sem, ins, s.ignore_label)
             pq = PanopticQuality2D(s.num_classes)
             pq.update(gt, {seg["id"]: (pan == seg["id"], seg["category_id"]) for seg in pred["segments"]}, void)
             d_pred = depth[i, 0]
