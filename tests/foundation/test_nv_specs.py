@@ -168,3 +168,20 @@ def test_relative_paths_without_a_data_source_resolve_against_the_spec_files_fol
     assert Path(ds["frustum_mask_path"]) == dataset / "meta" / "frustum_mask.npz"
     assert Path(ds["train"]["json_path"]) == dataset / "meta" / "train.json"
     assert Path(ds["val"]["base_dir"]).resolve() == dataset.resolve()
+
+
+def test_the_cli_says_which_sections_it_checked_and_left_out(dataset, tmp_path, tao, monkeypatch):
+    """validate (human and --json) and the human dry-run plan name the other actions' sections."""
+    monkeypatch.setenv("TAO_SKILL_WORKSPACE", str(tmp_path / "ws"))
+    path = tmp_path / "nv_spec.yaml"
+    path.write_text(yaml.safe_dump(whole_experiment_spec()))
+    flags = ("--spec", str(path), "--train-dataset", str(dataset), "--eval-dataset", str(dataset),
+             "--automl-policy", "off")
+    human = tao("validate", "nvpanoptix3d", "train", *flags)
+    assert human.code == 0, human.out
+    line = next(x for x in human.out.splitlines() if "checked and not used" in x)
+    assert all(name in line for name in ("evaluate", "inference", "export"))
+    doc = tao("validate", "nvpanoptix3d", "train", *flags, "--json").doc
+    assert set(doc["ignored_sections"]) == {"evaluate", "inference", "export"}
+    plan = tao("run", "nvpanoptix3d", "train", *flags, "--dry-run")
+    assert plan.code == 0 and "sections of other actions, checked and not used: evaluate" in plan.out

@@ -26,6 +26,8 @@ def _human_plan(plan: dict) -> str:
                  + (f" -> {plan['results_uri']}" if plan.get("results_uri") else ""))
     for m in plan["mappings"]:
         lines.append(f"  {m['key']} <- {m['function']}: {m['value']}  [{m['source']}]")
+    if plan.get("ignored_sections"):  # a whole-experiment spec (NVIDIA's): other actions' sections
+        lines.append(f"  sections of other actions, checked and not used: {', '.join(plan['ignored_sections'])}")
     res = plan.get("parent_resolution")
     if res:
         lines.append(f"  parent {res['automl_job']} (AutoML) -> {res['chosen']} {res['job_id']} (trial {res['trial']}, "
@@ -144,7 +146,10 @@ def register(cli: click.Group) -> None:
         report = _preflight(prep)
         app.emit({"ok": True, "network": plan["network"], "action": action, "spec": plan["spec"],
                   "mappings": plan["mappings"], "data_sources": plan["data_sources"],
-                  "remote_checks": plan.get("remote_checks", []), "preflight": report},
+                  "remote_checks": plan.get("remote_checks", []), "preflight": report,
+                  "ignored_sections": plan.get("ignored_sections", {})},
                  f"{network} {action}: spec is valid" + (f"\n  note: {plan['remote_note']}" if plan.get("remote_note") else "")
+                 + (f"\n  sections of other actions, checked and not used: {', '.join(plan['ignored_sections'])}"
+                    if plan.get("ignored_sections") else "")
                  + (f"\n{_preflight_text(report)}" if report else ""))
         return EXIT_OK
