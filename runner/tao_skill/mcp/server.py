@@ -170,38 +170,32 @@ def build_server(workspace: Path | None = None, skill_dir: Path | None = None, *
         args = _spec_args(network, action, **kw)
         return await cli(["run", *args, *automl, *extra], workspace=workspace, skill_dir=True)
 
-    @tool("plan", "Plan a job (dry run)")
-    async def plan(network: str, action: str, overrides: list[str] | None = None,
-                   overrides_json: dict[str, Any] | None = None, spec_file: str | None = None,
-                   train_dataset: str | None = None, eval_dataset: str | None = None,
-                   inference_dataset: str | None = None, automl_policy: Policy | None = None,
-                   request: str | None = None, parent_job: str | None = None, ptm: str | None = None,
-                   resume: str | None = None, key_env: str | None = None, results_dir: str | None = None,
-                   algorithm: str | None = None, max_trials: int | None = None, epochs_per_trial: int | None = None,
-                   train_sample_count: int | None = None, params: list[str] | None = None, metric: str | None = None,
-                   direction: Literal["maximize", "minimize"] | None = None, seed: int | None = None,
-                   workspace: str | None = None) -> CallToolResult:
-        """The full plan of `tao-skill run NETWORK ACTION ... --dry-run --json`: route (automl or direct) and
+    def job_tool(flag: str, doc: str):
+        """A plan/run tool: one signature (the flags of `tao-skill run`), ``flag`` = --dry-run or --detach."""
+
+        async def call(network: str, action: str, overrides: list[str] | None = None,
+                       overrides_json: dict[str, Any] | None = None, spec_file: str | None = None,
+                       train_dataset: str | None = None, eval_dataset: str | None = None,
+                       inference_dataset: str | None = None, automl_policy: Policy | None = None,
+                       request: str | None = None, parent_job: str | None = None, ptm: str | None = None,
+                       resume: str | None = None, key_env: str | None = None, results_dir: str | None = None,
+                       algorithm: str | None = None, max_trials: int | None = None,
+                       epochs_per_trial: int | None = None, train_sample_count: int | None = None,
+                       params: list[str] | None = None, metric: str | None = None,
+                       direction: Literal["maximize", "minimize"] | None = None, seed: int | None = None,
+                       workspace: str | None = None) -> CallToolResult:
+            return await _run([flag], network, action, _pick(locals()))
+
+        call.__doc__ = doc
+        return call
+
+    tool("plan", "Plan a job (dry run)")(job_tool("--dry-run", """The full plan of `tao-skill run NETWORK ACTION ... --dry-run --json`: route (automl or direct) and
         why, automl_policy, the resolved spec (secrets as ***), spec_params mappings, data sources, command.
         Nothing runs. Pass the user's words as `request`; AutoML flags (algorithm, max_trials, params
-        "KEY=LOW:HIGH" or "KEY=a,b,c") shape the study when train routes to AutoML."""
-        return await _run(["--dry-run"], network, action, _pick(locals()))
-
-    @tool("run", "Start a job (detached)")
-    async def run(network: str, action: str, overrides: list[str] | None = None,
-                  overrides_json: dict[str, Any] | None = None, spec_file: str | None = None,
-                  train_dataset: str | None = None, eval_dataset: str | None = None,
-                  inference_dataset: str | None = None, automl_policy: Policy | None = None,
-                  request: str | None = None, parent_job: str | None = None, ptm: str | None = None,
-                  resume: str | None = None, key_env: str | None = None, results_dir: str | None = None,
-                  algorithm: str | None = None, max_trials: int | None = None, epochs_per_trial: int | None = None,
-                  train_sample_count: int | None = None, params: list[str] | None = None, metric: str | None = None,
-                  direction: Literal["maximize", "minimize"] | None = None, seed: int | None = None,
-                  workspace: str | None = None) -> CallToolResult:
-        """Validate, record and start the job in the background (`tao-skill run ... --detach --json`); returns
+        "KEY=LOW:HIGH" or "KEY=a,b,c") shape the study when train routes to AutoML."""))
+    tool("run", "Start a job (detached)")(job_tool("--detach", """Validate, record and start the job in the background (`tao-skill run ... --detach --json`); returns
         at once with the plan and `job_id`. Follow it with job_status / job_logs / job_wait. The encryption
-        key is read from the server's environment (TAO_SKILL_KEY or `key_env`), never passed here."""
-        return await _run(["--detach"], network, action, _pick(locals()))
+        key is read from the server's environment (TAO_SKILL_KEY or `key_env`), never passed here."""))
 
     @tool("job_status", "Job status")
     async def job_status(job_id: str, workspace: str | None = None) -> CallToolResult:
