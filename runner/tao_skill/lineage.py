@@ -58,15 +58,6 @@ def inherited_keys(skill: Skill, parent_spec: dict[str, Any], leaves: set[str]) 
     return out
 
 
-def _leaf_value(spec: dict[str, Any], key: str) -> Any:
-    node: Any = spec
-    for part in key.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return _MISSING
-        node = node[part]
-    return node
-
-
 def resolve_automl_parent(store: JobStore, parent: Job) -> tuple[Job, dict[str, Any]]:
     """The job an AutoML parent stands for (final training if it finished, else the best trial) and a note.
 
@@ -145,7 +136,7 @@ def finish_lineage(skill: Skill, action: str, lineage: dict[str, Any] | None, sp
     taken: dict[str, Any] = lineage.pop("values")
     kept, changed = [], []
     for key, value in taken.items():
-        now = _leaf_value(spec, key)
+        now = get_dotted(spec, key, _MISSING)
         if now == value:
             kept.append(key)
         else:

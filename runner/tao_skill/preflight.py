@@ -27,6 +27,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tao_skill.jobs import atomic_write
 from tao_skill.spec import get_dotted
 
 FACTS_ENV = "TAO_SKILL_DEVICE_FACTS"
@@ -125,15 +126,22 @@ def _estimate_key(target: str, spec: dict[str, Any], world: int, skill_root: Pat
     return h.hexdigest()
 
 
+def _child(target: str, world: int, *extra: str) -> tuple[list[str], dict[str, str]]:
+    """Command line and environment of an estimator child (this interpreter, this import path)."""
+    module, fn = target.split(":")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    return [sys.executable, "-c", _ESTIMATE_CODE, module, fn, str(world), *extra], env
+
+
 def _run_estimator(target: str, spec: dict[str, Any], world: int) -> dict[str, Any]:
     """Call the estimator: in this process when torch is already loaded (a library user, the MCP server,
     tests), else in a child interpreter, because it builds the network (torch), which a plan must not load."""
-    module, fn = target.split(":")
     if "torch" in sys.modules:
+        module, fn = target.split(":")
         return getattr(importlib.import_module(module), fn)(spec, world_size=world)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    proc = subprocess.run([sys.executable, "-c", _ESTIMATE_CODE, module, fn, str(world)],
-                          input=json.dumps(spec, default=str), capture_output=True, text=True, timeout=300, env=env)
+    argv, env = _child(target, world)
+    proc = subprocess.run(argv, input=json.dumps(spec, default=str), capture_output=True, text=True, timeout=300,
+                          env=env)
     if proc.returncode != 0:
         tail = (proc.stderr.strip().splitlines() or ["exit status " + str(proc.returncode)])[-1]
         raise RuntimeError(tail)
@@ -142,11 +150,9 @@ def _run_estimator(target: str, spec: dict[str, Any], world: int) -> dict[str, A
 
 def _start_in_background(target: str, spec: dict[str, Any], world: int, cached: Path) -> int:
     """Compute the estimate in a detached child that writes ``cached``; its pid."""
-    module, fn = target.split(":")
     cached.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    proc = subprocess.Popen([sys.executable, "-c", _ESTIMATE_CODE, module, fn, str(world), str(cached)],
-                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+    argv, env = _child(target, world, str(cached))
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
                             start_new_session=True, text=True)
     assert proc.stdin is not None
     proc.stdin.write(json.dumps(spec, default=str))
@@ -186,10 +192,7 @@ def _estimate(skill: Any, spec: dict[str, Any], world: int,
         return None, f"no memory estimate: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
     if cached is not None:
         try:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_name(f".{cached.name}.{os.getpid()}")
-            tmp.write_text(json.dumps(result))
-            os.replace(tmp, cached)
+            atomic_write(cached, json.dumps(result))
         except OSError:
             pass
     return result, None
