@@ -12,11 +12,12 @@ the job's log, so other commands can say how far a job is.
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
+
+from tao_skill.jobs import atomic_write
 
 PROGRESS_ENV = "TAO_SKILL_PROGRESS"
 PROGRESS_PREFIX = "TAO_PROGRESS "
@@ -157,12 +158,10 @@ class ProgressDisplay:
         if not force and now - self._saved_at < 2.0:
             return
         self._saved_at = now
-        tmp = self.state_file.with_name(f".{self.state_file.name}.{os.getpid()}.tmp")
         try:
-            tmp.write_text(json.dumps({**self.last, "updated": time.time()}) + "\n")
-            os.replace(tmp, self.state_file)
+            atomic_write(self.state_file, json.dumps({**self.last, "updated": time.time()}) + "\n")
         except OSError:
-            tmp.unlink(missing_ok=True)  # the display matters more than the state file
+            pass  # the display matters more than the state file
 
 
 def _isatty(stream: TextIO) -> bool:

@@ -26,6 +26,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from tao_skill.jobs import atomic_write
+
 _PLACEHOLDER = "\x00results_dir\x00"
 
 
@@ -112,10 +114,6 @@ def remember_valid(digest: str) -> None:
     if not enabled():
         return
     try:
-        folder = cache_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".{digest}.{os.getpid()}"
-        tmp.write_bytes(b"")
-        os.replace(tmp, folder / digest)
+        atomic_write(cache_dir() / digest, "")
     except OSError:
         pass
