@@ -4,7 +4,8 @@ Per image (NVIDIA's ``infer_2d`` + the first half of ``NVPanoptix3DModel.forward
 1. the 2D mask logits (image frame, half resolution) and the depth (VGGT output brought to the padded image at
    half resolution, cropped) are resized to ``reduced_size`` and merged by NVIDIA's 2D panoptic inference into
    per-class probabilities (``sem_seg``) and a clamped depth;
-2. ``back_projection`` maps every frustum voxel to its pixel of the reduced image; ``ol`` lifts ``sem_seg``
+2. ``back_projection`` maps every frustum voxel to its pixel of the reduced image (through a bounded LRU cache,
+   :mod:`back_projection_cache`: it depends on K and the frustum mask only); ``ol`` lifts ``sem_seg``
    and the multi-plane occupancy into voxels around and behind the predicted surface (C + 3 channels);
 3. ``reprojection`` places the encoder features ([mask features | projected depth features]) and
    ``sem_seg`` at the depth surface, 7 copies along the ray (2 + Ce + C channels);
@@ -26,6 +27,7 @@ from torch import nn
 from nvpanoptix3d.geometry import scale_intrinsic
 from nvpanoptix3d.network.completion.voxel_index import in_grid, pack
 from nvpanoptix3d.network.frustum3d.back_projection import BackProjection
+from nvpanoptix3d.network.frustum3d.back_projection_cache import DEFAULT_MAX_ENTRIES, CachedBackProjection
 from nvpanoptix3d.network.frustum3d.fuse import fuse_sparse
 from nvpanoptix3d.network.frustum3d.occupancy_lifting import OccupancyAwareLifting
 from nvpanoptix3d.network.frustum3d.reprojection import SparseProjection
@@ -44,13 +46,16 @@ class FrustumLifter(nn.Module):
     def __init__(self, *, grid_dims: int = 256, voxel_size: float = 0.03, depth_min: float = 0.4,
                  depth_max: float = 6.0, truncation: float = 3.0, reduced_size: tuple[int, int] = (160, 120),
                  size_divisibility: int = 32, num_thing_classes: int = 9, object_mask_threshold: float = 0.4,
-                 overlap_threshold: float = 0.5, depth_scale: float = 25.0, max_voxels: int = 0) -> None:
+                 overlap_threshold: float = 0.5, depth_scale: float = 25.0, max_voxels: int = 0,
+                 back_projection_cache: int = DEFAULT_MAX_ENTRIES) -> None:
+        """``back_projection_cache``: entries of the voxel -> pixel map kept (0: recompute every batch)."""
         super().__init__()
         self.max_voxels = int(max_voxels)
         rw, rh = reduced_size
         self.reduced_size, self.grid_dims, self.size_divisibility = (rw, rh), grid_dims, size_divisibility
         self.back_projection = BackProjection(grid_dims=grid_dims, voxel_size=voxel_size, depth_min=depth_min,
                                               depth_max=depth_max, depth_size=(rh, rw))
+        self.cached_back_projection = CachedBackProjection(self.back_projection, max_entries=back_projection_cache)
         self.ol = OccupancyAwareLifting(depth_max=depth_max, stuff_min_class=num_thing_classes + 1,
                                         valid_extent=grid_dims, empty_voxel=min(127, grid_dims // 2 - 1))
         self.reprojection = SparseProjection(truncation=truncation, voxel_size=voxel_size, depth_min=depth_min,
@@ -106,7 +111,7 @@ class FrustumLifter(nn.Module):
         masks, depth = self.reduced_2d(out2d["pred_masks"], out2d["pred_depth_half"])
         sem_seg, depth = (t.to(encoder.dtype) for t in self.semantic_2d(out2d["pred_logits"], masks, depth))
         k_reduced = scale_intrinsic(intrinsic.float(), (w, h), (rw, rh))
-        kept, mapping = self.back_projection(k_reduced, frustum.bool(), image_shape=(rh, rw))
+        kept, mapping = self.cached_back_projection(k_reduced, frustum.bool(), image_shape=(rh, rw))
         lifted = self.ol(depth, sem_seg, out2d["pred_mp_occ"].to(encoder.dtype), kept, mapping)
         # NVIDIA samples the encoder at depth-pixel index / (padded size / 2): its depth map is half the padded
         # image. The same normalisation for any depth-map size: the padded size seen at twice the depth map.
