@@ -1,5 +1,11 @@
 """Split-level metrics from network outputs: 2D PQ and depth on every stage, PRQ/RSQ/RRQ on the 3D stage.
 
+The predicted depth is scored as NVIDIA's evaluation sees it (TAO 7.0.1 ``Postprocessor``): the image-frame depth
+(resized to the padded input, cropped) through the 2D panoptic post-processing, which clamps it to
+[0, ``dataset.depth_scale``] - unless no query is kept, where NVIDIA returns it unclamped. (NVIDIA also zeroes it
+outside a Matterport room mask; the depth metrics read ground-truth pixels > 0 only, and the loader already zeroes
+the ground truth outside the room, so that changes nothing here.)
+
 Statistics are kept per sample (keyed by scene and image id) so that shards evaluated by several
 processes merge without counting a padded, repeated sample twice.
 """
@@ -33,6 +39,7 @@ class EvalSettings:
     downsample_factor: int = 1
     num_classes: int = 13
     stuff_classes_3d: tuple[int, ...] = (10, 11)
+    depth_scale: float = 25.0  # dataset.depth_scale: NVIDIA's upper depth clamp of the 2D post-processing
 
 
 def settings_from_spec(spec: Any, stage: str) -> EvalSettings:
@@ -42,7 +49,8 @@ def settings_from_spec(spec: Any, stage: str) -> EvalSettings:
                         mode=m.mode, truncation=m.frustum3d.truncation, iso_value_gt=ds.iso_value,
                         iso_value_pred=m.frustum3d.iso_recon_value, downsample_factor=ds.downsample_factor,
                         num_classes=m.sem_seg_head.num_classes,
-                        stuff_classes_3d=stuff_classes_3d(ds.name, ds.num_thing_classes, m.sem_seg_head.num_classes))
+                        stuff_classes_3d=stuff_classes_3d(ds.name, ds.num_thing_classes, m.sem_seg_head.num_classes),
+                        depth_scale=ds.depth_scale)
 
 
 def gt_segments_2d(semantic: np.ndarray, instance: np.ndarray,
@@ -107,14 +115,12 @@ class Evaluator:
             h, w = sem.shape
             pred = panoptic_2d(logits[i], masks[i], size=(h, w), num_thing_classes=s.num_thing_classes,
                                object_mask_threshold=s.object_mask_threshold, overlap_threshold=s.overlap_threshold,
-                               mode=s.mode)
+                               mode=s.mode, depth=depth[i], depth_scale=s.depth_scale)
             pan = pred["panoptic"].numpy()
             gt, void = gt_segments_2d(sem, ins, s.ignore_label)
             pq = PanopticQuality2D(s.num_classes)
             pq.update(gt, {seg["id"]: (pan == seg["id"], seg["category_id"]) for seg in pred["segments"]}, void)
-            d_pred = depth[i, 0]
-            if d_pred.shape != (h, w):
-                d_pred = torch.nn.functional.interpolate(d_pred[None, None], size=(h, w), mode="bilinear")[0, 0]
+            d_pred = pred["depth"]  # at (h, w), clamped as NVIDIA's post-processing does
             record: dict[str, Any] = {"pq2d": pq.stats,
                                       "depth": depth_metrics(d_pred.numpy(), batch["depth"][i].cpu().numpy())}
             if out3d is not None:
