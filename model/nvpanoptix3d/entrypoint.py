@@ -89,6 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from nvpanoptix3d.data import DataError  # noqa: PLC0415
     from nvpanoptix3d.engine.errors import EngineError  # noqa: PLC0415
+    from nvpanoptix3d.network.frustum3d.sparse.backend import SpconvMissingError  # noqa: PLC0415
 
     results_dir = None
     try:
@@ -105,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from nvpanoptix3d.report import report_after_action  # noqa: PLC0415
 
             report_after_action(spec, results_dir, args.action)
-    except (EngineError, DataError) as exc:
+    except (EngineError, DataError, SpconvMissingError) as exc:  # SpconvMissingError: backend=spconv, no spconv
         log.error("%s failed: %s", args.action, _one_line(exc)) if log.handlers else \
             print(f"error: {args.action} failed: {_one_line(exc)}", file=sys.stderr)
         return EXIT_FAILED

@@ -58,7 +58,7 @@ def submanifold_map(x: SparseTensor, kernel_size: int) -> KernelMap:
     if key not in x.cache:
         off = _with_batch(centred_offsets(kernel_size, x.coords.device))
         queries = (x.coords[:, None, :] + off[None]).reshape(-1, 4)
-        found = voxel_index(x).lookup(queries).reshape(x.num_voxels, -1)
+        found = voxel_index(x).lookup(queries).reshape(x.num_voxels, off.shape[0])  # K explicit: N may be 0
         x.cache[key] = _pairs(found, torch.arange(x.num_voxels, device=x.coords.device))
     return x.cache[key]
 
@@ -80,7 +80,7 @@ def strided_map(x: SparseTensor, kernel_size: int, stride: int) -> tuple[torch.T
         off = _with_batch(centred_offsets(kernel_size, x.coords.device))
         scale = torch.tensor([1, stride, stride, stride], device=out.device)
         queries = ((out * scale)[:, None, :] + off[None]).reshape(-1, 4)
-        found = voxel_index(x).lookup(queries).reshape(out.shape[0], -1)
+        found = voxel_index(x).lookup(queries).reshape(out.shape[0], off.shape[0])
         x.cache[key] = (out, _pairs(found, torch.arange(out.shape[0], device=out.device)))
     return x.cache[key]
 
@@ -128,13 +128,22 @@ class SparseConv3d(nn.Module):
             if k == 1:
                 return x.replace(self._finish(x.feats @ self.weight[0]))
             coords, kmap = x.coords, submanifold_map(x, k)
-            feats = self._finish(apply_kernel_map(x.feats, self.weight, kmap, x.num_voxels))
+            feats = self._finish(self._gather_gemm_scatter(x, kmap, x.num_voxels))
             return x.replace(feats)
         else:
             coords, kmap = strided_map(x, k, s)
             shape, stride = tuple(d // s for d in x.spatial_shape), x.stride * s
-        feats = self._finish(apply_kernel_map(x.feats, self.weight, kmap, coords.shape[0]))
+        feats = self._finish(self._gather_gemm_scatter(x, kmap, coords.shape[0]))
         return SparseTensor(coords, feats, shape, x.batch_size, stride)
+
+    executor = "sparse"  # "spconv": spconv's kernels on the same kernel map (set by spconv_exec.use_spconv)
+
+    def _gather_gemm_scatter(self, x: SparseTensor, kmap: KernelMap, n_out: int) -> torch.Tensor:
+        if self.executor == "spconv":
+            from nvpanoptix3d.network.completion.spconv_exec import gather_gemm_scatter  # noqa: PLC0415
+
+            return gather_gemm_scatter(x, self.weight, kmap, n_out)
+        return apply_kernel_map(x.feats, self.weight, kmap, n_out)
 
     def _finish(self, out: torch.Tensor) -> torch.Tensor:
         return out + self.bias if self.bias is not None else out

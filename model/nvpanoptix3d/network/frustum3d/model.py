@@ -10,10 +10,12 @@ the state dict is NVIDIA's 2,083 entries; with ``use_multi_scale`` (NVIDIA's fro
 The 3D forward: ``lifter`` (frustum3d/lifter.py) turns the 2D outputs into voxels, ``completion`` completes
 them at 1/4, 1/2 and full resolution.
 
-``backend`` picks how ``completion`` runs: ``sparse`` (pure PyTorch sparse convolutions over the voxels) or
+``backend`` picks how ``completion`` runs: ``sparse`` (pure PyTorch sparse convolutions over the voxels),
 ``dense`` (the same weights as masked dense convolutions over the grid: exactly the same numbers, ONNX
-export). ``spconv`` runs the sparse network (its CUDA kernels are not wired into this network yet: the pure
-PyTorch layers run). Every backend returns the same outputs.
+export) or ``spconv`` (the sparse network with every k>1 convolution's gather-GEMM-scatter on spconv's
+kernels, over our own kernel maps: completion/spconv_exec.py; spconv must be installed when it runs, and a
+missing spconv raises SPCONV_MISSING at the first 3D forward, so a spconv spec still exports without it).
+Every backend returns the same outputs from the same state dict.
 """
 
 from __future__ import annotations
@@ -84,8 +86,9 @@ class NVPanoptix3D(MaskFormerModel):
                                   query_dim=hidden, grid_dims=grid_dims, truncation=truncation,
                                   use_multi_scale=use_multi_scale, ms_feature_channels=hidden + lifting_dim)
         if backend == "spconv":
-            log.warning("model.frustum3d.backend=spconv: the 3D completion runs on the pure-PyTorch sparse layers "
-                        "(spconv kernels are not wired into NVIDIA's completion network yet)")
+            from nvpanoptix3d.network.completion.spconv_exec import use_spconv  # noqa: PLC0415
+
+            use_spconv(self.completion)
         self.backend, self.truncation, self.grid_dims = backend, truncation, grid_dims
         self.use_multi_scale = use_multi_scale
         self.freeze_2d = freeze_2d

@@ -16,6 +16,10 @@ SPCONV_MISSING = ("spconv is not installed; pip install tao-skill-bank[gpu] or c
                   "model.frustum3d.backend=sparse")
 
 
+class SpconvMissingError(ImportError):
+    """model.frustum3d.backend=spconv without spconv installed (the message is SPCONV_MISSING)."""
+
+
 @dataclass(frozen=True)
 class SparseOps:
     name: str
