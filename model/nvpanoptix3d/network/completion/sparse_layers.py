@@ -11,6 +11,19 @@ offset (ix, iy, iz) - c with c = (k-1)/2 for odd k and 0 for even k. A conv adds
 The gather-GEMM-scatter itself is the frustum3d backend's (``apply_kernel_map``: it re-gathers in backward
 instead of keeping the gathered rows). Kernel maps depend only on coordinates and are cached on the input
 tensor, so layers sharing a coordinate set share their maps.
+
+Checked against warpconvnet's source (1.8.2 sdist; the same rules in NVlabs/WarpConvNet since Dec 2025; NVIDIA
+pins the fork daocongtuyen2x/WarpConvNet at b784cc41, not public here): weight shape in
+``nn/modules/sparse_conv.py``, offsets and their flat order in ``geometry/coords/search/torch_discrete.py``
+(``kernel_offsets_from_size``) and ``csrc/include/cuhash/kernel_map.cuh``, output coordinates in
+``geometry/coords/ops/stride.py`` (float floor division) and ``nn/functional/sparse_conv/helper.py``
+(transposed generative: input scaled by s, then expanded by the kernel offsets), bias added after the GEMM,
+the norm in ``nn/modules/normalizations.py`` (``nn.InstanceNorm1d`` on the (N, C) rows). Two warpconvnet
+behaviours are deliberately not reproduced (both depend on GPU hash order): an odd-kernel conv whose output
+count equals its input count takes its centre tap row for row (right for submanifold convs, a row mix-up for
+a strided one), and kernel maps are cached per tensor lineage under the per-batch voxel counts only, so a
+later conv on re-ordered rows of the same count reuses a map built for the old order. Row order here is
+lexicographic wherever a set is built; it never changes values.
 """
 
 from __future__ import annotations
