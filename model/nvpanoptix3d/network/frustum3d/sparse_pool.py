@@ -9,9 +9,17 @@ warpconvnet's strided kernel map (the one of its stride-2 convolutions, see ``co
 - output o takes the per-channel maximum over the present inputs 2o + d, d in {-1, 0, 1}^3 (every output has
   at least one: the inputs it came from); absent neighbours do not count (no zero padding).
 
-Repeated input coordinates (the lifting's padding rows repeat) are first reduced to one row each, the last
-row winning, the rule :func:`~nvpanoptix3d.network.frustum3d.fuse.fuse_sparse` uses (a kernel-map hash keeps
-only one of them; which one is not specified by warpconvnet). Differentiable (``scatter_reduce`` amax).
+Checked against warpconvnet 1.8.2: ``nn/functional/sparse_pool.py`` (``sparse_reduce``: outputs from
+``stride_coords``, the strided kernel map of ``generate_kernel_map``, a per-output max over the matched rows
+only; an output without rows would be zero, which k3 s2 never produces) and NVIDIA's
+``utils/coords_transform.py`` (``SparseMaxPool(kernel_size=3, stride=2)`` applied three times).
+
+Repeated input coordinates (the lifting's padding rows repeat, and its zero padding rows follow its real rows)
+are first reduced to one row each, the last row winning, the rule
+:func:`~nvpanoptix3d.network.frustum3d.fuse.fuse_sparse` uses. warpconvnet reads only one of them too: its
+hash table (``csrc/include/cuhash/hash_table.cuh``) keeps the row whose GPU thread claims the slot first, so
+which one is a race (earlier rows tend to win); the choice matters only where a padding row repeats a real
+one. Differentiable (``scatter_reduce`` amax).
 """
 
 from __future__ import annotations
