@@ -121,7 +121,9 @@ def test_dense_sparse_and_spconv_backends_give_the_same_outputs_on_the_same_weig
     k, frustum, occ = _scene()
     sparse = _model(targets_only=True).train()
     outs = {}
-    for backend in ("sparse", "dense", "spconv"):
+    from nvpanoptix3d.network.completion import spconv_exec  # noqa: PLC0415
+
+    for backend in ("sparse", "dense") + (("spconv",) if spconv_exec.available() else ()):  # spconv: dev extra
         with caplog.at_level("WARNING", logger="nvpanoptix3d"):
             model = _model(backend) if backend != "sparse" else sparse
         if backend != "sparse":
@@ -134,7 +136,7 @@ def test_dense_sparse_and_spconv_backends_give_the_same_outputs_on_the_same_weig
     ref = outs["sparse"]
     assert (ref["pred_occupancy"][-1] > ABSENT_LOGIT).sum() >= occ[0][0].sum()
     assert (ref["pred_geometry"] < 3.0).any()
-    for backend in ("dense", "spconv"):
+    for backend in [b for b in outs if b != "sparse"]:
         out = outs[backend]
         for name in ("pred_occupancy", "pred_masks_3d"):
             for a, b in zip(ref[name], out[name]):

@@ -1,5 +1,6 @@
 """Pure-PyTorch sparse convolutions against dense torch.nn.functional.conv3d (values and gradients),
-kernel maps against brute force, sparse norm, backend selection and spconv parity (where installed)."""
+kernel maps against brute force, sparse norm. (spconv against these layers: tests/network/test_completion_spconv.py
+on NVIDIA's completion layers.)"""
 
 from __future__ import annotations
 
@@ -9,8 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nvpanoptix3d.network.frustum3d.sparse import SparseTensor, get_backend
-from nvpanoptix3d.network.frustum3d.sparse.backend import SPCONV_MISSING
+from nvpanoptix3d.network.frustum3d.sparse import SparseTensor
 from nvpanoptix3d.network.frustum3d.sparse.conv import (GenerativeConvTranspose3d, SparseConv3d, SparseInstanceNorm,
                                                         SubmanifoldConv3d)
 from nvpanoptix3d.network.frustum3d.sparse.kernel_map import CoordIndex, submanifold_map
@@ -111,46 +111,3 @@ def test_sparse_instance_norm_equals_instance_norm3d_on_a_full_grid():
         norm.bias.uniform_(-1, 1)
     ref = F.instance_norm(vol, weight=norm.weight, bias=norm.bias, eps=norm.eps)
     assert torch.allclose(norm(x).dense(), ref, atol=1e-10)
-
-
-def test_backend_selection():
-    assert get_backend("sparse").name == "sparse"
-    with pytest.raises(ValueError, match="unknown sparse backend"):
-        get_backend("dense")
-    try:
-        import spconv.pytorch  # noqa: F401
-    except ImportError:
-        with pytest.raises(ImportError, match="model.frustum3d.backend=sparse") as err:
-            get_backend("spconv")
-        assert str(err.value) == SPCONV_MISSING
-
-
-@pytest.mark.cuda_ops
-@pytest.mark.parametrize("make,kernel", [("subm", 3), ("subm", 1), ("down", None), ("up", None)])
-def test_spconv_matches_the_pure_backend(make, kernel):
-    """Values (and, on CUDA, gradients) of every layer the completion network uses; without CUDA on spconv's
-    CPU build, whose convolutions run forward only (its backward asks for a CUDA stream)."""
-    pytest.importorskip("spconv.pytorch", reason="spconv is not installed")
-    dev = "cuda" if torch.cuda.is_available() else "cpu"
-    vol, mask = _random_input(5)
-    pure, fast = get_backend("sparse"), get_backend("spconv")
-    torch.manual_seed(0)
-    args = (3, 4) if kernel is None else (3, 4, kernel)
-    a = getattr(pure, make)(*args).to(dev).float()
-    b = getattr(fast, make)(*args).to(dev).float()
-    b.load_state_dict(a.state_dict())
-    x = SparseTensor.from_dense(vol.float().to(dev), mask.to(dev))
-    feats_a = x.feats.clone().requires_grad_(True)
-    feats_b = x.feats.clone().requires_grad_(True)
-    ya = a(SparseTensor(x.coords, feats_a, x.spatial_shape, x.batch_size))
-    yb = b(SparseTensor(x.coords, feats_b, x.spatial_shape, x.batch_size))
-    assert ya.spatial_shape == yb.spatial_shape and ya.feats.shape == yb.feats.shape
-    da, db = ya.dense(), yb.dense()
-    assert da.abs().max() > 0 and torch.allclose(da, db, atol=1e-4)
-    uses_spconv = not (make == "subm" and kernel == 1)  # the 1x1 layer is a plain linear map in the wrapper
-    if dev == "cpu" and uses_spconv:
-        return
-    (da * torch.linspace(-1, 1, da.numel(), device=dev).view_as(da)).sum().backward()
-    (db * torch.linspace(-1, 1, db.numel(), device=dev).view_as(db)).sum().backward()
-    assert torch.allclose(feats_a.grad, feats_b.grad, atol=1e-4)
-    assert torch.allclose(a.weight.grad, b.weight.grad, atol=1e-4)
