@@ -24,6 +24,14 @@ and ``sparse_3d_losses``, consumes the output unchanged):
   NVIDIA's geometry with its default value gives);
 - in training, with occupancy targets, voxels whose own or descendants' target is occupied are kept as
   parents at the 64^3 and 128^3 levels too (so every target stays reachable; NVIDIA has no such rule).
+
+What NVIDIA's GPU run may compute differently from the rules above (read from warpconvnet 1.8.2's source, not
+observed on a GPU; we keep the rules): warpconvnet caches a kernel map on the tensor lineage (``replace``
+carries the cache) under the kernel settings and per-batch voxel counts only (``IntSearchCacheKey``), and
+NVIDIA's ``add_voxels`` always re-sorts the union. A block whose input rows are not sorted (a strided conv's
+hash-ordered output, a generative output) therefore hands its own map to the next same-count conv, which
+reads it on sorted rows: ``level_encoders.0.1`` and ``.1.1`` (both convs), and the final k3 conv of
+``level_occupancy_heads.0`` and of ``geometry_head``. Only their centre tap stays row-correct.
 """
 
 from __future__ import annotations
