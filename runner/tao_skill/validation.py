@@ -1,4 +1,15 @@
-"""Validation of a resolved spec: the generated JSON Schema, then the config's own cross-field rules."""
+"""Validation of a resolved spec: the generated JSON Schema, then the config's own cross-field rules.
+
+Two paths give one verdict. The full path (:func:`schema_errors` with jsonschema, then the network's
+pydantic config, :func:`config_errors`) finds every problem and words it (keys, did-you-mean, secrets
+masked); importing both costs ~0.2 s. The fast path only ever ACCEPTS: the action's compiled validator
+(``schemas/<action>_validator.py``, written by `tao-skill schemas generate`, see
+:mod:`tao_skill.schemagen.compiled`) and the config's cross-field rules over a plain dict (the skill's
+``rules_entry``), neither of which imports jsonschema or pydantic. Whenever it does not accept — a
+refused value, a doubtful one, a missing or stale compiled module, no rules entry, any exception —
+the full path decides, so error reports are exactly the full path's. tests/runner/test_fast_validation.py
+checks over a broad corpus that both paths give the same verdict.
+"""
 
 from __future__ import annotations
 
@@ -156,18 +167,125 @@ def _plain(value: Any) -> Any:
     return value
 
 
+class _Doubt(Exception):
+    """A value the fast path leaves to the full path."""
+
+
+def _types(schema: dict[str, Any]) -> tuple[str, ...]:
+    kind = schema.get("type")
+    return (kind,) if isinstance(kind, str) else tuple(kind) if isinstance(kind, list) else ()
+
+
+def filled_spec(schema: dict[str, Any], value: Any) -> Any:
+    """A copy of ``value`` with the schema's defaults applied, as the config reads the spec: a missing key
+    takes its ``default`` (a missing section is built from its own keys' defaults), and so does a
+    ``null`` where the schema allows null and gives a default (the generator emits null only for
+    fields where it means the default).
+
+    Raises:
+        _Doubt: a value on which JSON Schema and the strict config may disagree, so that only the full
+            path may judge it: a non-finite number, a float where the schema wants an integer (JSON
+            Schema takes 1.0 as an integer, the strict config does not), a tuple, a non-string key.
+    """
+    if isinstance(value, float):
+        kinds = _types(schema)
+        if not math.isfinite(value) or ("integer" in kinds and "number" not in kinds):
+            raise _Doubt
+        return value
+    if isinstance(value, dict):
+        props = schema.get("properties") or {}
+        extra = schema.get("additionalProperties")
+        out: dict[str, Any] = {}
+        for name, item in value.items():
+            if not isinstance(name, str):
+                raise _Doubt
+            sub = props.get(name, extra if isinstance(extra, dict) else {})
+            if item is None and "null" in _types(sub) and "default" in sub:
+                item = sub["default"]
+            out[name] = filled_spec(sub, item)
+        for name, sub in props.items():
+            if name in out:
+                continue
+            if "default" in sub:
+                out[name] = filled_spec(sub, sub["default"])
+            elif "object" in _types(sub):
+                out[name] = filled_spec(sub, {})
+        return out
+    if isinstance(value, list):
+        items = schema.get("items")
+        return [filled_spec(items if isinstance(items, dict) else {}, v) for v in value]
+    if isinstance(value, tuple):
+        raise _Doubt
+    return value
+
+
+_COMPILED: dict[tuple[str, int, int], Any] = {}
+
+
+def _compiled_validator(skill_root: Path | None, action: str) -> Any:
+    """The action's compiled validator module (imported once per process and file version), or None."""
+    if skill_root is None:
+        return None
+    path = Path(skill_root) / "schemas" / f"{action}_validator.py"
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    cache_key = (str(path), st.st_size, st.st_mtime_ns)
+    if cache_key not in _COMPILED:
+        import importlib.util  # noqa: PLC0415
+
+        try:
+            spec = importlib.util.spec_from_file_location(f"_tao_skill_compiled_{action}", path)
+            module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+            spec.loader.exec_module(module)  # type: ignore[union-attr]
+        except Exception:  # noqa: BLE001 - a broken generated file: the full path judges
+            module = None
+        _COMPILED[cache_key] = module
+    return _COMPILED[cache_key]
+
+
+def fast_accepts(schema: dict[str, Any], spec: dict[str, Any], *, entry: str | None, action: str,
+                 skill_root: Path | None, schema_sha256: str) -> bool:
+    """True only when the spec is certainly valid: the compiled validator of this very schema accepts it,
+    nothing in it is doubtful (:func:`filled_spec`) and the config's rules (``RULES_ENTRY`` of the
+    compiled module, from skill_info.yaml ``rules_entry``) find nothing. False means "ask the full path"."""
+    module = _compiled_validator(skill_root, action)
+    if module is None or getattr(module, "SCHEMA_SHA256", None) != schema_sha256:
+        return False
+    rules_entry = getattr(module, "RULES_ENTRY", None)
+    if entry and not rules_entry:  # the config has rules the fast path cannot run
+        return False
+    try:
+        module.validate(spec)
+        filled = filled_spec(schema, spec)
+        if rules_entry:
+            module_name, _, func = rules_entry.partition(":")
+            if getattr(_import_entry(module_name, skill_root), func)(filled, spec):
+                return False
+    except Exception:  # noqa: BLE001 - refused, doubtful or broken: the full path decides and words it
+        return False
+    return True
+
+
 def validate(schema: dict[str, Any], spec: dict[str, Any], *, entry: str | None, action: str,
              skill_root: Path | None = None) -> list[ErrorItem]:
     """Every problem of a resolved spec: JSON Schema (Draft 2020-12) first, then the config's rules.
 
     The config's rules run only on a spec the schema accepts, so one mistake is reported once. A spec
     that passed before under the same schema, config and validators is not checked again
-    (:mod:`tao_skill.verdicts`): planning it again then imports neither jsonschema nor the config.
+    (:mod:`tao_skill.verdicts`); a spec the fast path accepts (see the module docstring) is valid
+    without either validator: both then cost neither jsonschema's nor the config's imports.
     """
     from tao_skill import verdicts  # noqa: PLC0415
 
-    digest = verdicts.key(schema, spec, entry=entry, action=action, skill_root=skill_root)
+    schema_sha256 = verdicts.schema_digest(schema)
+    digest = verdicts.key(schema, spec, entry=entry, action=action, skill_root=skill_root,
+                          schema_sha256=schema_sha256)
     if verdicts.known_valid(digest):
+        return []
+    if fast_accepts(schema, spec, entry=entry, action=action, skill_root=skill_root, schema_sha256=schema_sha256):
+        verdicts.remember_valid(digest)
         return []
     errors = schema_errors(schema, spec)
     if not errors:

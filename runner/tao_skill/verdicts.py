@@ -7,7 +7,8 @@ spec that passed validation is remembered under a key made of all of them:
 
 - the spec's canonical JSON, with its own ``results_dir`` (which holds the fresh job id) replaced by a
   placeholder, so two plans that differ only in the job id share a key;
-- the action, the config entry and the schema's canonical JSON;
+- the action, the config entry and the sha256 of the schema's canonical JSON (:func:`schema_digest`,
+  which also names the schema a compiled validator was made from);
 - size and mtime of every source file the verdict depends on: the config package (or the skill
   directory's own config module), tao_skill's validation and spec modules, and the installed
   jsonschema / pydantic / pydantic_core packages.
@@ -91,16 +92,24 @@ def _sources(entry: str | None, skill_root: Path | None) -> list[str]:
     return parts
 
 
+def schema_digest(schema: dict[str, Any]) -> str:
+    """sha256 of a schema's canonical JSON (sorted keys, no spaces): equal for equal schemas, whatever
+    file formatting or key order they were read from."""
+    text = json.dumps(schema, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str,
+                      allow_nan=True)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def key(schema: dict[str, Any], spec: dict[str, Any], *, entry: str | None, action: str,
-        skill_root: Path | None) -> str:
-    """The cache key of one validation (see the module docstring for what goes in)."""
+        skill_root: Path | None, schema_sha256: str | None = None) -> str:
+    """The cache key of one validation (see the module docstring for what goes in); ``schema_sha256`` is
+    :func:`schema_digest` of ``schema`` when the caller has it already."""
     text = json.dumps(spec, sort_keys=True, default=str, allow_nan=True)
     results = spec.get("results_dir")
     if isinstance(results, str) and len(results) > 1:
         text = text.replace(json.dumps(results)[1:-1], _PLACEHOLDER)
     h = hashlib.sha256()
-    for part in (text, action, entry or "", json.dumps(schema, sort_keys=True, default=str, allow_nan=True),
-                 *_sources(entry, skill_root)):
+    for part in (text, action, entry or "", schema_sha256 or schema_digest(schema), *_sources(entry, skill_root)):
         h.update(part.encode("utf-8", "surrogatepass"))
         h.update(b"\x00")
     return h.hexdigest()

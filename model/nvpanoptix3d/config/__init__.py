@@ -5,9 +5,32 @@ from these models; `tao-skill schemas check` fails when the packaged files drift
 nesting and defaults are compatible with NVIDIA's TAO spec for this network.
 """
 
-from nvpanoptix3d.config.experiment import ACTIONS, ExperimentConfig, action_models
-from nvpanoptix3d.config.loader import SpecError, SpecIssue, load_spec, set_dotted, validate_spec
-from nvpanoptix3d.config.rules import DOWNSAMPLE_BY_DATASET, RuleError, check_rules, resolve_secret
+from importlib import import_module
+from typing import Any
+
+# Names resolve on first use (PEP 562), so importing a light submodule (``config.rules``, which the
+# runner's fast validation path imports) does not build the pydantic models.
+_HOME = {
+    "ACTIONS": "experiment", "ExperimentConfig": "experiment", "action_models": "experiment",
+    "SpecError": "loader", "SpecIssue": "loader", "load_spec": "loader", "set_dotted": "loader",
+    "validate_spec": "loader",
+    "DOWNSAMPLE_BY_DATASET": "rules", "RuleError": "rules", "check_rules": "rules", "check_spec": "rules",
+    "resolve_secret": "rules",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOME))
+
 
 __all__ = [
     "ACTIONS",
@@ -18,6 +41,7 @@ __all__ = [
     "SpecIssue",
     "action_models",
     "check_rules",
+    "check_spec",
     "load_spec",
     "resolve_secret",
     "set_dotted",

@@ -3,6 +3,11 @@
 A JSON Schema can check one field at a time; these rules relate fields (a dataset family and its
 downsample factor, a strategy and the device count, ...). Each rule returns errors located at the key
 the user should change, so the runner and the entrypoint report them like any other field error.
+
+One implementation serves two callers: the pydantic config (``experiment._SpecRoot`` runs
+:func:`check_rules` on the validated model) and the runner's fast acceptance path, which has a plain
+dict with the schema's defaults applied and must not import pydantic (:func:`check_spec`, the
+``rules_entry`` of references/skill_info.yaml). This module therefore imports nothing heavy.
 """
 
 from __future__ import annotations
@@ -35,6 +40,35 @@ def _set_fields(spec: Any, dotted: str) -> set[str]:
     """Field names the user set explicitly in the section at ``dotted`` (pydantic's model_fields_set)."""
     node = _get(spec, dotted)
     return set(getattr(node, "model_fields_set", set()))
+
+
+class _DictView:
+    """Attribute access over a plain spec dict, shaped like the validated pydantic model the rules read:
+    ``filled`` has every default applied; ``given`` is what the user wrote (its non-null keys are the
+    section's ``model_fields_set``, as the config's null-means-default rule drops nulls)."""
+
+    __slots__ = ("_filled", "_given")
+
+    def __init__(self, filled: dict[str, Any], given: Any) -> None:
+        self._filled = filled
+        self._given = given if isinstance(given, dict) else {}
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            value = self._filled[name]
+        except KeyError:
+            raise AttributeError(name) from None
+        return _DictView(value, self._given.get(name)) if isinstance(value, dict) else value
+
+    @property
+    def model_fields_set(self) -> set[str]:
+        return {k for k, v in self._given.items() if v is not None}
+
+
+def check_spec(filled: dict[str, Any], given: dict[str, Any]) -> list[RuleError]:
+    """:func:`check_rules` of a plain spec dict: ``filled`` is the spec with the schema's defaults applied
+    (the runner's fast path), ``given`` the spec as written, which tells which fields the user set."""
+    return check_rules(_DictView(filled, given))
 
 
 def check_rules(spec: Any) -> list[RuleError]:

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from tao_skill.schemagen import compiled
 from tao_skill.schemagen.jsonschema_build import build_schema
 from tao_skill.schemagen.skill_info import validate_skill_info
 from tao_skill.schemagen.template import render_template
@@ -24,18 +25,25 @@ class SchemaGenError(RuntimeError):
     """The skill directory cannot be generated (bad skill_info.yaml or config entry)."""
 
 
-def _load_entry(entry: str):
+def _load_entry(entry: str, what: str = "config_entry"):
     module_name, _, func_name = entry.partition(":")
     if not func_name:
-        raise SchemaGenError(f"config_entry `{entry}` must look like `package.module:function`")
+        raise SchemaGenError(f"{what} `{entry}` must look like `package.module:function`")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise SchemaGenError(f"config_entry `{entry}`: cannot import {module_name} ({exc})") from None
+        raise SchemaGenError(f"{what} `{entry}`: cannot import {module_name} ({exc})") from None
     func = getattr(module, func_name, None)
     if func is None:
-        raise SchemaGenError(f"config_entry `{entry}`: {module_name} has no attribute {func_name}")
+        raise SchemaGenError(f"{what} `{entry}`: {module_name} has no attribute {func_name}")
     return func
+
+
+def _up_to_date(rel: str, actual: str, expected: str) -> bool:
+    """Packaged text vs generated text; a compiled validator compares by its stamp (compiled.equivalent)."""
+    if rel.endswith("_validator.py"):
+        return compiled.equivalent(actual, expected)
+    return actual == expected
 
 
 def _dump_json(data: Any) -> str:
@@ -73,6 +81,9 @@ def build_outputs(skill_dir: Path) -> dict[str, str]:
     problems = validate_skill_info(info, schemas)
     if problems:
         raise SchemaGenError("\n".join(problems))
+    rules_entry = info.get("rules_entry")
+    if rules_entry:
+        _load_entry(rules_entry, what="rules_entry")
     for action in actions:
         schema = schemas[action]
         schema_rel = f"schemas/{action}.schema.json"
@@ -83,6 +94,9 @@ def build_outputs(skill_dir: Path) -> dict[str, str]:
             "Do not edit by hand. Copy it, or pass values with `tao-skill run ... --override key=value`."
         )
         outputs[template_rel] = render_template(schema, header)
+        validator = compiled.build_module(schema, action, rules_entry) if rules_entry else None
+        if validator is not None:  # the fast acceptance path of tao_skill.validation
+            outputs[f"schemas/{compiled.file_name(action)}"] = validator
         manifest_actions[action] = {
             "schema": schema_rel,
             "schema_sha256": hashlib.sha256(outputs[schema_rel].encode()).hexdigest(),
@@ -128,7 +142,7 @@ def generate(skill_dir: Path, out_dir: Path | None = None) -> list[Path]:
     written = []
     for rel, text in build_outputs(Path(skill_dir)).items():
         path = target / rel
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
+        if not path.exists() or not _up_to_date(rel, path.read_text(encoding="utf-8"), text):
             _atomic_write(path, text)
         written.append(path)
     return written
@@ -140,9 +154,18 @@ def check(skill_dir: Path) -> list[str]:
     for rel, expected in build_outputs(Path(skill_dir)).items():
         path = Path(skill_dir) / rel
         actual = path.read_text(encoding="utf-8") if path.exists() else ""
-        if actual != expected:
+        if not _up_to_date(rel, actual, expected):
             if not path.exists():
                 diff.append(f"--- {rel} is missing (run `tao-skill schemas generate`)\n")
+                if rel.endswith("_validator.py"):
+                    continue
+            elif rel.endswith("_validator.py"):  # generated code: say what is stale, not 4000 lines of diff
+                have = compiled.read_stamp(actual) or {}
+                want = compiled.read_stamp(expected) or {}
+                what = [f"{k} {have.get(k)} -> {want.get(k)}" for k in ("generator", "schema_sha256", "rules_entry")
+                        if have.get(k) != want.get(k)] or ["its code differs from what its stamp says (edited by hand?)"]
+                diff.append(f"--- {rel} is stale: {'; '.join(what)} (run `tao-skill schemas generate`)\n")
+                continue
             diff.extend(difflib.unified_diff(
                 actual.splitlines(keepends=True), expected.splitlines(keepends=True),
                 fromfile=f"packaged/{rel}", tofile=f"generated/{rel}", n=2,

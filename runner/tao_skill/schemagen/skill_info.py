@@ -162,6 +162,11 @@ class SkillInfo(_Strict):
     gpu_guidance: GpuGuidance
     preflight: PreflightInfo | None = None
     config_entry: str = Field(pattern=r"^[\w.]+:\w+$")
+    # module:function(filled, given) -> [errors with .key/.message]: the config's cross-field rules over a
+    # plain spec dict (``filled``: schema defaults applied; ``given``: as written), importable without the
+    # config's heavy dependencies. With it, `schemas generate` writes a compiled validator per action and a
+    # plan of a spec seen for the first time is accepted without jsonschema or the config (tao_skill.validation).
+    rules_entry: str | None = Field(None, pattern=r"^[\w.]+:\w+$")
     schema_actions: list[str]
     spec_templates: dict[str, str]
     actions: dict[str, ActionInfo]
