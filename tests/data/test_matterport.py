@@ -25,7 +25,8 @@ GRID, VOXEL, SIZE = 32, 0.18, (96, 72)
 @pytest.fixture(scope="module")
 def mp(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("mp") / "ds"
-    generate(root, scenes=4, seed=5, fmt="matterport", size=SIZE, grid=GRID, voxel_size=VOXEL)
+    generate(root, scenes=4, seed=5, fmt="matterport", size=SIZE, grid=GRID, voxel_size=VOXEL,
+             reduced_size=(48, 36))
     return root
 
 
@@ -101,7 +102,7 @@ def test_loader_shapes_dtypes_and_intrinsics(mp):
     with np.load(matterport_files(mp, row).geometry) as npz:
         assert np.array_equal(s["frustum_mask"].numpy(), ~npz["mask"])
     # depth back-projected with the rescaled camera lands on the surface of the distance field
-    grid = FrustumGrid.cube(GRID, VOXEL)
+    grid = FrustumGrid.cube(GRID, VOXEL, reduced_size=(48, 36)).with_camera(k, SIZE)  # this image's placement
     depth = s["depth"].numpy()
     idx, inside = grid.voxel_index(grid.backproject_depth(depth, k)[depth > 0])
     assert inside.mean() > 0.9 and (s["geometry"].numpy()[tuple(idx[inside].T)] <= 1.5).mean() >= 0.95

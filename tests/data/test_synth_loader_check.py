@@ -23,7 +23,7 @@ GRID, VOXEL = 32, 0.18
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("synth") / "ds"
-    generate(root, scenes=4, seed=3, size=(96, 72), grid=GRID, voxel_size=VOXEL)
+    generate(root, scenes=4, seed=3, size=(96, 72), grid=GRID, voxel_size=VOXEL, reduced_size=(48, 36))
     return root
 
 
@@ -40,10 +40,10 @@ def _digest(root: Path) -> dict[str, str]:
 
 def test_regeneration_is_byte_identical(dataset, tmp_path):
     again = tmp_path / "again"
-    generate(again, scenes=4, seed=3, size=(96, 72), grid=GRID, voxel_size=VOXEL)
+    generate(again, scenes=4, seed=3, size=(96, 72), grid=GRID, voxel_size=VOXEL, reduced_size=(48, 36))
     assert _digest(again) == _digest(dataset)
     other = tmp_path / "other"
-    generate(other, scenes=4, seed=4, size=(96, 72), grid=GRID, voxel_size=VOXEL)
+    generate(other, scenes=4, seed=4, size=(96, 72), grid=GRID, voxel_size=VOXEL, reduced_size=(48, 36))
     assert _digest(other) != _digest(dataset)
 
 
@@ -71,7 +71,8 @@ def test_loader_tensors_follow_the_contract(dataset):
 
 def test_rendered_depth_lands_on_occupied_voxels(dataset):
     s = build_dataset(_opts(dataset))[0]
-    grid = FrustumGrid.cube(GRID, VOXEL)
+    # the grid placed for the sample's camera at the spec's reduced size, as the data was made (NVIDIA's placement)
+    grid = FrustumGrid.cube(GRID, VOXEL, reduced_size=(48, 36)).with_camera(s["intrinsic"].numpy(), (96, 72))
     depth = s["depth"].numpy()
     pts = grid.backproject_depth(depth, s["intrinsic"].numpy())[depth > 0]
     idx, inside = grid.voxel_index(pts)

@@ -194,7 +194,8 @@ def render(prims: list[Prim], intrinsic: np.ndarray, size: tuple[int, int], rng:
 
 
 def voxelize(prims: list[Prim], grid: FrustumGrid):
-    """Truncated unsigned distance (voxels), semantic and instance volumes in our (x, y, z) grid convention."""
+    """Truncated unsigned distance (voxels), semantic and instance volumes, (x, y, z) axes, in ``grid``'s placement
+    (NVIDIA's: each voxel centred on the point NVIDIA's lifting samples for it; see geometry.frustum)."""
     c = grid.voxel_centers().astype(np.float64)
     half = grid.voxel_size * 0.5
     surface = np.zeros(grid.dims, dtype=bool)
@@ -239,13 +240,16 @@ def _png(path: Path, array: np.ndarray) -> None:
 
 def generate(out_dir: str | Path, scenes: int = 8, seed: int = 0, fmt: str = "front3d",
              size: tuple[int, int] = (160, 120), grid: int = 64, voxel_size: float = 0.09,
-             depth_min: float = 0.4, depth_max: float = 6.0, views: int = 1, native_scale: int | None = None) -> dict:
+             depth_min: float = 0.4, depth_max: float = 6.0, views: int = 1, native_scale: int | None = None,
+             reduced_size: tuple[int, int] | None = None) -> dict:
     """Write a dataset; returns its synth_info (also written to meta/synth_info.json).
 
     ``size`` is the network input size the grid is built for. 3D-FRONT frames are stored at ``size``;
     Matterport frames at ``native_scale`` x ``size`` (default 2: 320x240 for the default 160x120, the
     published Matterport frame size) with a slightly different camera per image, so loaders must read and
-    rescale per-image intrinsics.
+    rescale per-image intrinsics. ``reduced_size`` (default ``size``) is the spec's
+    ``dataset.reduced_target_size``: the volumes are placed where the 3D stage lifting at that size puts the
+    image's content (NVIDIA's frustum box depends on it), so train with the same value.
     """
     if fmt not in ("front3d", "matterport"):
         raise ValueError(f"synthetic format `{fmt}` is not supported; choose front3d or matterport")
@@ -259,8 +263,10 @@ def generate(out_dir: str | Path, scenes: int = 8, seed: int = 0, fmt: str = "fr
     (out / "meta").mkdir(parents=True, exist_ok=True)
     intrinsic = scale_intrinsic(FRONT3D_INTRINSIC, (320, 240), size)
     native = (size[0] * scale, size[1] * scale)
-    fgrid = FrustumGrid.cube(grid, voxel_size, depth_min, depth_max)
-    frustum = fgrid.frustum_mask(intrinsic, size)
+    reduced = tuple(reduced_size) if reduced_size is not None else tuple(size)
+    fgrid = FrustumGrid.cube(grid, voxel_size, depth_min, depth_max, intrinsic=intrinsic, image_size=size,
+                             reduced_size=reduced)
+    frustum = fgrid.frustum_mask()
     save_npz(out / "meta" / "frustum_mask.npz", mask=frustum if matterport else to_front3d_axes(frustum))
     (out / "meta" / "colormap.json").write_text(colormap_json())
     samples, images = [], []
@@ -268,14 +274,14 @@ def generate(out_dir: str | Path, scenes: int = 8, seed: int = 0, fmt: str = "fr
         rng = np.random.default_rng([seed, s])
         prims, _room_info = _room(rng)
         scene_id = f"synth-{seed:04d}-{s:04d}"
-        tudf, sem3, ins3 = voxelize(prims, fgrid)
-        weighting = np.where(tudf < 3.0, 2.0, 1.0).astype(np.float32)
+        # 3D-FRONT views share the camera, so the scene is voxelised once; Matterport views per camera
+        tudf, sem3, ins3 = voxelize(prims, fgrid) if not matterport else (None, None, None)
+        weighting = np.where(tudf < 3.0, 2.0, 1.0).astype(np.float32) if not matterport else None
         for view in range(views):
             view_rng = np.random.default_rng([seed, s, view])
             if matterport:
                 row, rgb_path = _write_matterport_view(out, scene_id, s, view, seed, prims, intrinsic, size, native,
-                                                       fgrid, tudf, sem3, ins3, weighting, depth_min, depth_max,
-                                                       view_rng)
+                                                       fgrid, depth_min, depth_max, view_rng)
             else:
                 row, rgb_path = _write_front3d_view(out, scene_id, view, prims, intrinsic, size, tudf, sem3, ins3,
                                                     weighting, depth_min, depth_max, view_rng)
@@ -291,7 +297,8 @@ def generate(out_dir: str | Path, scenes: int = 8, seed: int = 0, fmt: str = "fr
     }
     for name, rows in splits.items():
         (out / "meta" / f"{name}.json").write_text(json.dumps(rows, indent=1) + "\n")
-    info = {"format": fmt, "scenes": scenes, "views": views, "seed": seed, "size": list(size), "grid": grid,
+    info = {"format": fmt, "scenes": scenes, "views": views, "seed": seed, "size": list(size),
+            "reduced_size": list(reduced), "grid": grid,
             "voxel_size": voxel_size, "depth_min": depth_min, "depth_max": depth_max,
             "intrinsic": intrinsic.round(6).tolist(), "truncation": TRUNCATION,
             "note": "3D volumes use the 3D-FRONT orientation (axes 0,1 reversed w.r.t. the camera grid)"}
@@ -326,9 +333,9 @@ def _write_front3d_view(out: Path, scene_id: str, view: int, prims: list[Prim], 
 
 def _write_matterport_view(out: Path, scene_id: str, s: int, view: int, seed: int, prims: list[Prim],
                            intrinsic: np.ndarray, size: tuple[int, int], native: tuple[int, int], fgrid: FrustumGrid,
-                           tudf: np.ndarray, sem3: np.ndarray, ins3: np.ndarray, weighting: np.ndarray,
                            depth_min: float, depth_max: float, rng: np.random.Generator) -> tuple[dict, Path]:
-    """One view in the Matterport layout: its own camera (focal and principal point jittered), 16-bit depth."""
+    """One view in the Matterport layout: its own camera (focal and principal point jittered), 16-bit depth, and
+    its volumes voxelised in that camera's placement."""
     name = hashlib.sha1(f"synth-{seed}-{s}-{view}".encode()).hexdigest()[:32]
     angle, rot = view % 3, (view // 3) % 6
     row = {"scene_id": scene_id, "image_id": f"{name}_{angle}_{rot}", "height": native[1], "width": native[0]}
@@ -343,6 +350,9 @@ def _write_matterport_view(out: Path, scene_id: str, s: int, view: int, seed: in
     k[1, 2] += cam_rng.uniform(-0.02, 0.02) * native[1]
     rgb, depth, sem, ins = render(prims, k, native, rng)
     depth = np.where((depth >= depth_min) & (depth <= depth_max), depth, 0)
+    view_grid = fgrid.with_camera(k, native)
+    tudf, sem3, ins3 = voxelize(prims, view_grid)
+    weighting = np.where(tudf < 3.0, 2.0, 1.0).astype(np.float32)
     tmp = files.rgb.with_name(f".{files.rgb.name}.tmp")
     Image.fromarray(rgb).save(tmp, format="JPEG", quality=95)
     os.replace(tmp, files.rgb)
@@ -350,7 +360,7 @@ def _write_matterport_view(out: Path, scene_id: str, s: int, view: int, seed: in
     _png(files.depth, np.round(depth * MATTERPORT_DEPTH_UNITS).astype(np.uint16))
     _png(files.room_mask, np.where(sem > 0, 255, 0).astype(np.uint8))
     save_npz(files.segmap, data=np.stack([sem, ins], axis=-1).astype(np.int32))
-    save_npz(files.geometry, data=tudf, mask=~fgrid.frustum_mask(k, native))
+    save_npz(files.geometry, data=tudf, mask=~view_grid.frustum_mask())
     save_npz(files.segmentation, data=np.stack([sem3, ins3]).astype(np.int32))
     save_npz(files.weighting, data=weighting)
     return row, files.rgb
@@ -391,6 +401,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=_size, default=(160, 120), help="WxH")
     parser.add_argument("--grid", type=int, default=64, help="voxels per side of the frustum grid")
     parser.add_argument("--voxel-size", type=float, default=0.09, help="metres")
+    parser.add_argument("--reduced-size", type=_size, default=None,
+                        help="WxH the 3D stage lifts at (the spec's dataset.reduced_target_size; default --size): "
+                             "the volumes are placed for it")
     parser.add_argument("--native-scale", type=int, default=None,
                         help="matterport only: frames are stored at this multiple of --size (default 2)")
     args = parser.parse_args(argv)
@@ -399,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     try:
         info = generate(args.out, args.scenes, args.seed, args.fmt, args.size, args.grid, args.voxel_size,
-                        views=args.views, native_scale=args.native_scale)
+                        views=args.views, native_scale=args.native_scale, reduced_size=args.reduced_size)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -60,22 +60,26 @@ def occupancy_pyramid(tudf: torch.Tensor, thresholds: tuple[float, float, float]
 
 def multiplane_occupancy(tudf: np.ndarray, grid: FrustumGrid, frustum: np.ndarray, intrinsic: np.ndarray,
                          size: tuple[int, int], bins: int, depth_max: float, surface: float = 1.0) -> np.ndarray:
-    """(bins, H, W) float: 1 where a near-surface voxel of the frustum projects to pixel (v,u) at depth bin b.
+    """(bins, H, W) float: 1 where a near-surface voxel of the frustum lands at pixel (v, u), depth plane b.
 
-    Bins split (0, depth_max] uniformly. The result is dilated by one bin and one pixel, so the target
-    tolerates the voxel/pixel quantisation (our definition; see docs/data-format.md).
+    ``intrinsic`` is K at ``size`` (W, H), the reduced image the 3D stage lifts at. Each near-surface voxel
+    (``tudf < surface``) is taken at its centre in NVIDIA's placement -- the very point NVIDIA's
+    ``BackProjection`` samples for it -- and indexed as the lifting reads the multi-plane prediction: pixel
+    ``(floor(v), floor(u))``, plane ``floor(z * bins / depth_max)``; kept when depth_min <= z <= depth_max and
+    0 <= u < W, 0 <= v < H (BackProjection's rule). Then dilated by one plane and one pixel (3x3x3 max-pool), as
+    NVIDIA's target. The band (``surface``) and the union over voxels are ours (docs/data-format.md).
     """
     w, h = size
     occ = np.zeros((bins, h, w), dtype=np.float32)
     idx = np.argwhere((tudf < surface) & frustum)
     if idx.size == 0:
         return occ
-    centers = grid.origin + (idx + 0.5) * grid.voxel_size
-    uvz = grid.project(centers, intrinsic)
-    u = np.round(uvz[:, 0]).astype(int)
-    v = np.round(uvz[:, 1]).astype(int)
-    b = np.clip((uvz[:, 2] / depth_max * bins).astype(int), 0, bins - 1)
-    ok = (u >= 0) & (u < w) & (v >= 0) & (v < h)
-    occ[b[ok], v[ok], u[ok]] = 1.0
+    placed = grid.with_camera(intrinsic, size, reduced_size=size)
+    centers = placed.origin + (idx + 0.5) * placed.voxel_size
+    uvz = placed.project(centers, placed.reduced_intrinsic().double().numpy())
+    u, v, z = uvz[:, 0], uvz[:, 1], uvz[:, 2]
+    ok = (z >= placed.depth_min) & (z <= placed.depth_max) & (u >= 0) & (u < w) & (v >= 0) & (v < h)
+    b = np.clip(np.floor(z[ok] * bins / depth_max).astype(int), 0, bins - 1)
+    occ[b, np.floor(v[ok]).astype(int), np.floor(u[ok]).astype(int)] = 1.0
     occ_t = torch.from_numpy(occ)[None, None]
     return F.max_pool3d(occ_t, kernel_size=3, stride=1, padding=1)[0, 0].numpy()

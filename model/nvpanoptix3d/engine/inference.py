@@ -104,8 +104,10 @@ def run_inference(spec: Any, results_dir: Path) -> dict[str, Any]:
     model, stage, meta, device = load_for_prediction(spec, "inference")
     cats = load_colormap(ds.label_map) if ds.label_map and Path(ds.label_map).exists() else list(FRONT3D_CATEGORIES)
     class_colors = {c.id: c.color for c in cats}
-    grid = FrustumGrid.cube(m.frustum3d.grid_dimensions, m.projection.voxel_size, ds.depth_min, ds.depth_max)
-    frustum_cache: dict[bytes, torch.Tensor] = {}
+    # placed per camera where the 3D stage lifts the image (NVIDIA's frustum box at dataset.reduced_target_size)
+    grid = FrustumGrid.cube(m.frustum3d.grid_dimensions, m.projection.voxel_size, ds.depth_min, ds.depth_max,
+                            reduced_size=tuple(ds.reduced_target_size))
+    frustum_cache: dict[bytes, tuple[torch.Tensor, FrustumGrid]] = {}
     names = _unique_names([str(Path(p).relative_to(root).with_suffix("")) for p in dataset.paths])
     loader = DataLoader(dataset, batch_size=inf.batch_size if inf.batch_size > 0 else 1, shuffle=False,
                         collate_fn=collate)
@@ -116,13 +118,16 @@ def run_inference(spec: Any, results_dir: Path) -> dict[str, Any]:
     progress = StepProgress("inference", len(dataset))  # TAO_PROGRESS lines when the runner asks
     for batch in loader:
         w, h = batch["image"].shape[-1], batch["image"].shape[-2]
+        grids: list[FrustumGrid] = []
         if stage == "3d":
             masks = []
             for kmat in batch["intrinsic"]:
                 key = kmat.numpy().tobytes()
                 if key not in frustum_cache:
-                    frustum_cache[key] = torch.from_numpy(grid.frustum_mask(kmat.numpy(), (w, h)))
-                masks.append(frustum_cache[key])
+                    placed = grid.with_camera(kmat.numpy(), (w, h))
+                    frustum_cache[key] = (torch.from_numpy(placed.frustum_mask()), placed)
+                masks.append(frustum_cache[key][0])
+                grids.append(frustum_cache[key][1])
             batch["frustum_mask"] = torch.stack(masks)
         outputs = run_model(model, stage, to_device(batch, device))
         outputs = {kk: to_cpu_float(v) for kk, v in outputs.items() if kk != "aux_outputs"}
@@ -156,10 +161,10 @@ def run_inference(spec: Any, results_dir: Path) -> dict[str, Any]:
                 files["volumes"] = f"{name}_volumes.npz"
                 files["mesh"] = f"{name}_mesh.ply"
                 vol = {kk: p3[kk].numpy() for kk in ("geometry", "semantic", "instance", "panoptic")}
-                write_volumes(out_dir / files["volumes"], grid=grid, intrinsic=batch["intrinsic"][i].numpy(), **vol)
+                write_volumes(out_dir / files["volumes"], grid=grids[i], intrinsic=batch["intrinsic"][i].numpy(), **vol)
                 verts, faces, colors = mesh_from_volume(vol["geometry"], vol["panoptic"],
                                                         segment_colors(p3["segments"], class_colors),
-                                                        iso_value=m.frustum3d.iso_recon_value, grid=grid)
+                                                        iso_value=m.frustum3d.iso_recon_value, grid=grids[i])
                 write_ply(out_dir / files["mesh"], verts, faces, colors)
                 entry["segments_3d"] = p3["segments"]
                 entry["mesh_vertices"], entry["mesh_faces"] = int(len(verts)), int(len(faces))

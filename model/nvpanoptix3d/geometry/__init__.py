@@ -2,8 +2,10 @@
 
 from nvpanoptix3d.geometry.frustum import (
     FRONT3D_INTRINSIC,
+    FRONT3D_SIZE,
+    REDUCED_SIZE,
     FrustumGrid,
     scale_intrinsic,
 )
 
-__all__ = ["FRONT3D_INTRINSIC", "FrustumGrid", "scale_intrinsic"]
+__all__ = ["FRONT3D_INTRINSIC", "FRONT3D_SIZE", "REDUCED_SIZE", "FrustumGrid", "scale_intrinsic"]
