@@ -112,7 +112,9 @@ class Frustum3DConfig(SpecSection):
         "(ours) How NVIDIA's 3D completion network runs (same weights, same outputs): `sparse` (pure-PyTorch "
         "sparse convolutions over the lifted voxels, as NVIDIA's network; cost grows with occupied voxels; CPU or "
         "GPU; the only choice at NVIDIA's 256^3 grid), `dense` (masked dense convolutions over the whole grid: "
-        "faster for small grids up to 128^3, the ONNX form) or `spconv` (currently the `sparse` layers).",
+        "faster for small grids up to 128^3, the ONNX form) or `spconv` (the `sparse` network with each "
+        "convolution's gather-GEMM-scatter on spconv's kernels, same voxels and weights; needs spconv: "
+        "`pip install tao-skill-bank[gpu]` (spconv-cu126; spconv-cuXXX for another CUDA) or `[spconv]` (CPU)).",
         automl="disabled",
     )
     max_voxels: int = tao_field(
