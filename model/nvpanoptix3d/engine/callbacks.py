@@ -25,14 +25,23 @@ class SecureCheckpointIO(CheckpointIO):
 
     def __init__(self, key: str | None = None) -> None:
         self._key = key
+        self._prepared: dict[str, dict[str, Any]] = {}
 
     def __repr__(self) -> str:  # never show the key
         return f"SecureCheckpointIO(encrypted={bool(self._key)})"
+
+    def provide(self, path: Any, checkpoint: dict[str, Any]) -> None:
+        """The next load of ``path`` returns ``checkpoint`` (a resume file translated in memory: a TAO
+        checkpoint made into ours, without writing a second copy of its weights)."""
+        self._prepared[str(Path(path).resolve())] = checkpoint
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None) -> None:
         save_checkpoint(checkpoint, path, key=self._key)
 
     def load_checkpoint(self, path: Any, map_location: Any = None, weights_only: bool | None = None) -> dict[str, Any]:
+        prepared = self._prepared.pop(str(Path(path).resolve()), None)
+        if prepared is not None:
+            return prepared
         return load_checkpoint(path, key=self._key, what="resume checkpoint")
 
     def remove_checkpoint(self, path: Any) -> None:

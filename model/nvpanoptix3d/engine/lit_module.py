@@ -105,7 +105,6 @@ class PanoptixModule(pl.LightningModule):
         self.config = config or {}
         self.hooks = _Hooks()
         self._rng_to_restore: dict[str, Any] | None = None
-        self._step_epoch_schedulers = False
         self.saving_at_epoch_end = False
         self.flops_per_batch: int | None = None  # read by Lightning's ThroughputMonitor (FLOPs not measured)
         if stage == "3d":
@@ -221,18 +220,12 @@ class PanoptixModule(pl.LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self._rng_to_restore = checkpoint.get("rng")
-        self._step_epoch_schedulers = normalise_epoch_boundary(checkpoint)
+        normalise_epoch_boundary(checkpoint)
 
     def on_train_start(self) -> None:
         if self._rng_to_restore is not None:
             restore_rng(self._rng_to_restore)
             self._rng_to_restore = None
-        if self._step_epoch_schedulers:
-            # The uninterrupted run stepped its per-epoch schedules right after the epoch-end checkpoint.
-            for cfg in self.trainer.lr_scheduler_configs:
-                if cfg.interval == "epoch":
-                    cfg.scheduler.step()
-            self._step_epoch_schedulers = False
 
 
 def normalise_epoch_boundary(checkpoint: dict[str, Any]) -> bool:
@@ -241,8 +234,9 @@ def normalise_epoch_boundary(checkpoint: dict[str, Any]) -> bool:
     Lightning restores such a checkpoint as "inside the finished epoch" and ends that epoch at once with
     no batch trained (a resumed run then stops without new checkpoints). The loop state is rewritten in
     place, before Lightning reads it, to "epoch finished, next epoch not started". Returns True when the
-    checkpoint was written in ``on_train_epoch_end`` (before Lightning stepped the per-epoch schedules),
-    so the caller steps them once.
+    checkpoint was written in ``on_train_epoch_end``. Its per-epoch schedules need no extra step: Lightning
+    (2.x) steps them on the epoch's last batch, before ``on_train_epoch_end``, so the saved schedule is
+    already the next epoch's (stepping it again on resume moved a milestone one epoch early).
     """
     fit = checkpoint.get("loops", {}).get("fit_loop")
     if not fit or "epoch_progress" not in fit:

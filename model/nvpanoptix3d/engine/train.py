@@ -3,7 +3,8 @@
 Stage 2D when ``dataset.enable_3d`` is false, stage 3D otherwise (2D weights from ``train.checkpoint_2d``,
 3D weights from ``train.checkpoint_3d``, both optional). ``train.resume_training_checkpoint_path`` (a file,
 or a results folder holding ``latest.pth``) continues the run exactly: weights, optimiser, schedule,
-epoch, step, data order and RNG.
+epoch, step, data order and RNG. A checkpoint of NVIDIA's TAO trainer resumes too (``engine.resume_tao``):
+weights, epoch and step, and the optimiser and schedule when their structure is ours (a WARNING otherwise).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from nvpanoptix3d.engine.checkpoint_io import (THREE_D_MODULES, is_3d_param, loa
                                                report_load, resolve_checkpoint, strip_wrapper_prefixes)
 from nvpanoptix3d.engine.errors import CheckpointError, EngineError
 from nvpanoptix3d.engine.evaluation import Evaluator, format_table, settings_from_spec
+from nvpanoptix3d.engine.resume_tao import check_resumable, is_foreign, translate_tao_checkpoint
 from nvpanoptix3d.engine.runtime import (encryption_key, global_rank, plan_devices, precision_setup, quiet_lightning,
                                          redacted_config)
 from nvpanoptix3d.engine.status import StatusFile
@@ -165,6 +167,18 @@ class _DistributedSetup(pl.Callback):
         self.status.write()
 
 
+def _checkpoint_io(trainer: pl.Trainer) -> Any:
+    """The trainer's SecureCheckpointIO (Lightning may wrap the plugin)."""
+    from nvpanoptix3d.engine.callbacks import SecureCheckpointIO  # noqa: PLC0415
+
+    io = trainer.strategy.checkpoint_io
+    while not isinstance(io, SecureCheckpointIO) and getattr(io, "checkpoint_io", None) is not None:
+        io = io.checkpoint_io
+    if not isinstance(io, SecureCheckpointIO):
+        raise EngineError(f"the trainer's checkpoint I/O is {type(io).__name__}, expected SecureCheckpointIO")
+    return io
+
+
 def run_train(spec: Any, results_dir: Path) -> dict[str, Any]:
 
     from nvpanoptix3d.engine.data import ShardedEpochLoader, ShardedEvalLoader, split_dataset  # noqa: PLC0415
@@ -174,17 +188,20 @@ def run_train(spec: Any, results_dir: Path) -> dict[str, Any]:
     t = spec.train
     stage = "3d" if build.is_3d(spec) else "2d"
     key = encryption_key(spec)
-    resume = None
+    resume, foreign = None, None
     if t.resume_training_checkpoint_path:
         resume = resolve_checkpoint(t.resume_training_checkpoint_path, "train.resume_training_checkpoint_path")
         ck = load_checkpoint(resume, key=key, what="train.resume_training_checkpoint_path")
-        if ck.get("stage") not in (None, stage):
+        resume_step = int(ck.get("global_step", 0))
+        if is_foreign(ck):  # NVIDIA's TAO trainer wrote it: translated once the module and trainer exist
+            check_resumable(ck, stage, f"train.resume_training_checkpoint_path {resume}")
+            foreign = ck
+        elif ck.get("stage") not in (None, stage):
             raise EngineError(f"train.resume_training_checkpoint_path {resume} is a {ck['stage']} checkpoint but "
                               f"dataset.enable_3d selects the {stage} stage")
-        if "loops" not in ck or "optimizer_states" not in ck:
+        elif "loops" not in ck or "optimizer_states" not in ck:
             raise EngineError(f"train.resume_training_checkpoint_path {resume} holds weights only (no optimiser or "
                               "loop state); use it as train.checkpoint_2d / checkpoint_3d instead")
-        resume_step = int(ck.get("global_step", 0))
         del ck
     if t.seed >= 0:
         pl.seed_everything(t.seed, workers=True, verbose=False)
@@ -233,6 +250,13 @@ def run_train(spec: Any, results_dir: Path) -> dict[str, Any]:
                                                    *monitor_callbacks(len(train_loader))])
     log.info("train %s stage: %d train / %d val samples, batch %d, monitor %s", stage, len(train_ds), len(val_ds),
              ds.train.batch_size, monitor)
+    if foreign is not None:
+        prepared = translate_tao_checkpoint(foreign, module, trainer.fit_loop.state_dict(),
+                                            loader_seed=train_loader.seed,
+                                            source=f"train.resume_training_checkpoint_path {resume}")
+        foreign = None
+        _checkpoint_io(trainer).provide(resume, prepared)
+        del prepared
     try:
         trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=val_loader,
                     ckpt_path=str(resume) if resume is not None else None)
