@@ -94,6 +94,10 @@ def _free_disk(path: Path) -> tuple[str, float | None]:
 # argv: module fn world [cache file]; with a cache file the answer is written there atomically (background)
 _ESTIMATE_CODE = (
     "import importlib, json, os, sys\n"
+    # in the background (a result file is given) the estimate yields the CPU to the plan that started it
+    # and to whatever the user runs next: it builds the network, seconds of work nobody waits for
+    "if len(sys.argv) > 4 and hasattr(os, 'nice'):\n"
+    "    os.nice(10)\n"
     "module, fn, world = sys.argv[1], sys.argv[2], int(sys.argv[3])\n"
     "spec = json.loads(sys.stdin.read())\n"
     "text = json.dumps(getattr(importlib.import_module(module), fn)(spec, world_size=world), allow_nan=False)\n"
