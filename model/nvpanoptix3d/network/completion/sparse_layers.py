@@ -9,7 +9,8 @@ offset (ix, iy, iz) - c with c = (k-1)/2 for odd k and 0 for even k. A conv adds
 - transposed + generative, stride s: outputs at every s*i + d, pair (i, s*i + d).
 
 The gather-GEMM-scatter itself is the frustum3d backend's (``apply_kernel_map``: it re-gathers in backward
-instead of keeping the gathered rows). Kernel maps depend only on coordinates and are cached on the input
+instead of keeping the gathered rows), or spconv's on the same pairs when ``executor`` is "spconv"
+(``spconv_exec.py``, ``model.frustum3d.backend=spconv``). Kernel maps depend only on coordinates and are cached on the input
 tensor, so layers sharing a coordinate set share their maps.
 
 Checked against warpconvnet's source (1.8.2 sdist; the same rules in NVlabs/WarpConvNet since Dec 2025; NVIDIA
