@@ -4,7 +4,7 @@ fastjsonschema's code for a draft-07 copy of the schema (tao_skill.schemagen.com
 valid spec without jsonschema. The stamp says what it was compiled from.
 """
 # ruff: noqa
-STAMP = {"body_sha256": "3e4c74c8ec2a0c4d8ae8653ebcb04e3c6d05a7faf119a25f129ae4fc4ddf351e", "fastjsonschema": "2.22.3", "generator": "compiled-validator-1", "rules_entry": "nvpanoptix3d.config.rules:check_spec", "schema_sha256": "c6693e4aeb719b5ef8ea3f68f173f8c4231c72ad504e3507039c4aa899309ade"}
+STAMP = {'body_sha256': '3e4c74c8ec2a0c4d8ae8653ebcb04e3c6d05a7faf119a25f129ae4fc4ddf351e', 'fastjsonschema': '2.22.3', 'generator': 'compiled-validator-1', 'rules_entry': 'nvpanoptix3d.config.rules:check_spec', 'schema_sha256': 'c6693e4aeb719b5ef8ea3f68f173f8c4231c72ad504e3507039c4aa899309ade'}
 SCHEMA_SHA256 = 'c6693e4aeb719b5ef8ea3f68f173f8c4231c72ad504e3507039c4aa899309ade'
 RULES_ENTRY = 'nvpanoptix3d.config.rules:check_spec'
 VERSION = "2.22.3"

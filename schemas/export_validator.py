@@ -4,7 +4,7 @@ fastjsonschema's code for a draft-07 copy of the schema (tao_skill.schemagen.com
 valid spec without jsonschema. The stamp says what it was compiled from.
 """
 # ruff: noqa
-STAMP = {"body_sha256": "3cee45aa44bfa91d038368946570b37c6eeb312384cb7f9decdb0d888a610b29", "fastjsonschema": "2.22.3", "generator": "compiled-validator-1", "rules_entry": "nvpanoptix3d.config.rules:check_spec", "schema_sha256": "33799d494ad52e42a32579066500551fcdff540eaec68d6b1b453340f2cb1c78"}
+STAMP = {'body_sha256': '3cee45aa44bfa91d038368946570b37c6eeb312384cb7f9decdb0d888a610b29', 'fastjsonschema': '2.22.3', 'generator': 'compiled-validator-1', 'rules_entry': 'nvpanoptix3d.config.rules:check_spec', 'schema_sha256': '33799d494ad52e42a32579066500551fcdff540eaec68d6b1b453340f2cb1c78'}
 SCHEMA_SHA256 = '33799d494ad52e42a32579066500551fcdff540eaec68d6b1b453340f2cb1c78'
 RULES_ENTRY = 'nvpanoptix3d.config.rules:check_spec'
 VERSION = "2.22.3"

@@ -4,7 +4,7 @@ fastjsonschema's code for a draft-07 copy of the schema (tao_skill.schemagen.com
 valid spec without jsonschema. The stamp says what it was compiled from.
 """
 # ruff: noqa
-STAMP = {"body_sha256": "0504fc8da370a291c2d881745f724291883e10024f3fa998912fe529174a1cbb", "fastjsonschema": "2.22.3", "generator": "compiled-validator-1", "rules_entry": "nvpanoptix3d.config.rules:check_spec", "schema_sha256": "516fc7dd85c20c958564fc2b47c5f1a45214307cd6e5695e0103f8e1b696a27f"}
+STAMP = {'body_sha256': '0504fc8da370a291c2d881745f724291883e10024f3fa998912fe529174a1cbb', 'fastjsonschema': '2.22.3', 'generator': 'compiled-validator-1', 'rules_entry': 'nvpanoptix3d.config.rules:check_spec', 'schema_sha256': '516fc7dd85c20c958564fc2b47c5f1a45214307cd6e5695e0103f8e1b696a27f'}
 SCHEMA_SHA256 = '516fc7dd85c20c958564fc2b47c5f1a45214307cd6e5695e0103f8e1b696a27f'
 RULES_ENTRY = 'nvpanoptix3d.config.rules:check_spec'
 VERSION = "2.22.3"

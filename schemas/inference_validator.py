@@ -4,7 +4,7 @@ fastjsonschema's code for a draft-07 copy of the schema (tao_skill.schemagen.com
 valid spec without jsonschema. The stamp says what it was compiled from.
 """
 # ruff: noqa
-STAMP = {"body_sha256": "30b10420b1948da57d8b093cad582b9c670e04fc1ac16948a6148032dde61b51", "fastjsonschema": "2.22.3", "generator": "compiled-validator-1", "rules_entry": "nvpanoptix3d.config.rules:check_spec", "schema_sha256": "e938d10854b2916a4a74f891d6df999c3cebabd5ac3686715c801b8be4ca84e8"}
+STAMP = {'body_sha256': '30b10420b1948da57d8b093cad582b9c670e04fc1ac16948a6148032dde61b51', 'fastjsonschema': '2.22.3', 'generator': 'compiled-validator-1', 'rules_entry': 'nvpanoptix3d.config.rules:check_spec', 'schema_sha256': 'e938d10854b2916a4a74f891d6df999c3cebabd5ac3686715c801b8be4ca84e8'}
 SCHEMA_SHA256 = 'e938d10854b2916a4a74f891d6df999c3cebabd5ac3686715c801b8be4ca84e8'
 RULES_ENTRY = 'nvpanoptix3d.config.rules:check_spec'
 VERSION = "2.22.3"

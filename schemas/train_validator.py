@@ -4,7 +4,7 @@ fastjsonschema's code for a draft-07 copy of the schema (tao_skill.schemagen.com
 valid spec without jsonschema. The stamp says what it was compiled from.
 """
 # ruff: noqa
-STAMP = {"body_sha256": "133b564ae8e88cba36e89ed98c57b2633616d5c5ac00187baaeb210cb05f7f43", "fastjsonschema": "2.22.3", "generator": "compiled-validator-1", "rules_entry": "nvpanoptix3d.config.rules:check_spec", "schema_sha256": "2b76a512549b16af75f911a8fe06a8cd3fa35d7464637363538cd9484a2f5328"}
+STAMP = {'body_sha256': '133b564ae8e88cba36e89ed98c57b2633616d5c5ac00187baaeb210cb05f7f43', 'fastjsonschema': '2.22.3', 'generator': 'compiled-validator-1', 'rules_entry': 'nvpanoptix3d.config.rules:check_spec', 'schema_sha256': '2b76a512549b16af75f911a8fe06a8cd3fa35d7464637363538cd9484a2f5328'}
 SCHEMA_SHA256 = '2b76a512549b16af75f911a8fe06a8cd3fa35d7464637363538cd9484a2f5328'
 RULES_ENTRY = 'nvpanoptix3d.config.rules:check_spec'
 VERSION = "2.22.3"

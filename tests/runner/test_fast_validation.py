@@ -400,3 +400,23 @@ def test_a_skill_without_the_fast_path_is_validated_by_the_full_path(tmp_path, m
     rules_less.write_text(rules_less.read_text().replace(
         "RULES_ENTRY = 'nvpanoptix3d.config.rules:check_spec'", "RULES_ENTRY = None"))
     assert not fast_ok("evaluate", SKILL.load_template("evaluate"), skill_root=skill)  # the config has rules
+
+
+def test_schemas_whose_keywords_differ_in_draft_07_get_no_compiled_validator():
+    from tao_skill.schemagen.compiled import build_module, unsupported_keywords  # noqa: PLC0415
+
+    base = {"type": "object", "properties": {"a": {"type": "integer", "minimum": 0}}, "additionalProperties": False}
+    assert unsupported_keywords(base) == [] and "\nvalidate = validate" in build_module(base, "x", None)
+    module: dict = {}
+    exec(build_module(base, "x", None), module)  # noqa: S102 - the generated module, standalone
+    module["validate"]({"a": 1})
+    for bad in ({"a": -1}, {"a": "1"}, {"b": 1}, {"a": True}):
+        with pytest.raises(ValueError):
+            module["validate"](bad)
+    for extra, where in (({"$defs": {"n": {"type": "integer"}}}, "<root>: $defs"),
+                         ({"unevaluatedProperties": False}, "<root>: unevaluatedProperties"),
+                         ({"properties": {"a": {"prefixItems": [{"type": "integer"}]}}}, "a: prefixItems"),
+                         ({"properties": {"a": {"items": [{"type": "integer"}]}}}, "a: items (array form)"),
+                         ({"properties": {"a": {"$ref": "#/$defs/n"}}}, "a: $ref")):
+        schema = {**base, **extra}
+        assert where in unsupported_keywords(schema) and build_module(schema, "x", None) is None

@@ -20,9 +20,9 @@ version may word the same checks differently, which is not drift.
 
 from __future__ import annotations
 
+import ast
 import copy
 import hashlib
-import json
 import re
 from typing import Any
 
@@ -83,9 +83,9 @@ def _body(schema: dict[str, Any]) -> str:
     code = fastjsonschema.compile_to_code(draft07, use_default=False, use_formats=False, detailed_exceptions=False)
     if _FJS_IMPORT in code:  # else keep fastjsonschema's import: correct, only slower to load
         code = code.replace(_FJS_IMPORT, _LOCAL_EXCEPTIONS)
-    entry = re.search(r"^def (validate_\w+)\(", code, re.M)
+    entry = re.search(r"^def (validate\w*)\(", code, re.M)
     if entry is None:
-        raise RuntimeError("fastjsonschema produced no validate_* function")
+        raise RuntimeError("fastjsonschema produced no validate function")
     return f"{code.rstrip()}\n\n\nvalidate = {entry.group(1)}\n"
 
 
@@ -104,7 +104,7 @@ def build_module(schema: dict[str, Any], action: str, rules_entry: str | None) -
         "edit.\n\nfastjsonschema's code for a draft-07 copy of the schema (tao_skill.schemagen.compiled); the runner "
         "imports it to accept a\nvalid spec without jsonschema. The stamp says what it was compiled from.\n\"\"\"\n"
         "# ruff: noqa\n"
-        f"STAMP = {json.dumps(stamp, sort_keys=True)}\n"
+        f"STAMP = {dict(sorted(stamp.items()))!r}\n"
         f"SCHEMA_SHA256 = {stamp['schema_sha256']!r}\n"
         f"RULES_ENTRY = {rules_entry!r}\n"
         f"{body}"
@@ -116,8 +116,8 @@ def read_stamp(text: str) -> dict[str, Any] | None:
     if m is None:
         return None
     try:
-        stamp = json.loads(m.group(1))
-    except ValueError:
+        stamp = ast.literal_eval(m.group(1))
+    except (ValueError, SyntaxError):
         return None
     return stamp if isinstance(stamp, dict) else None
 
