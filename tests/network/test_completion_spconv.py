@@ -76,6 +76,20 @@ def test_each_layer_kind_equals_the_sparse_execution(kind: str, n: int):
 
 
 @needs_spconv
+def test_bf16_autocast_runs_in_fp32_on_spconv_and_keeps_dtypes():
+    """spconv has no bf16 GEMM: under bf16 autocast the spconv layer computes in fp32 (so it matches the fp32
+    pure path), and its gradients come back in the parameter's and the input's dtypes."""
+    pure, fast = _pair(kernel_size=3, stride=2)
+    x = _voxels(120)
+    feats = x.feats.clone().requires_grad_()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = fast(SparseTensor(x.coords, feats, x.spatial_shape, x.batch_size))
+    y.feats.float().sum().backward()
+    torch.testing.assert_close(y.feats.float(), pure(x).feats, **TOL)
+    assert feats.grad.dtype == torch.float32 and fast.weight.grad.dtype == torch.float32
+
+
+@needs_spconv
 def test_the_kernel_runs_in_spconv():
     """The spconv layer really calls spconv's indice_conv (forward) and indice_conv_backward."""
     from spconv.pytorch import ops  # noqa: PLC0415
