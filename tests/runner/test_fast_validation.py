@@ -366,6 +366,11 @@ def test_schemas_check_finds_a_stale_or_edited_compiled_validator(tmp_path):
     assert "schemas/train_validator.py is stale: schema_sha256" in diff and len(diff) < 1000
     target.write_text(text.replace("must be object", "must be a mapping", 1))  # a hand edit under a true stamp
     assert "schemas/train_validator.py is stale: its code differs" in "".join(check(skill))
+    import re  # noqa: PLC0415
+
+    other_compiler = re.sub(r"'fastjsonschema': '[^']*'", "'fastjsonschema': '0.0.1'", text, count=1)
+    target.write_text(other_compiler)  # another fastjsonschema compiled the same schema: not drift
+    assert other_compiler != text and not [d for d in check(skill) if "_validator.py" in d]
     target.unlink()
     assert "schemas/train_validator.py is missing" in "".join(check(skill))
     generate(skill)
