@@ -45,16 +45,32 @@ def enabled() -> bool:
 
 
 def _stat_tree(path: Path) -> list[str]:
-    """``name:size:mtime_ns`` of a module file, or of every .py file under a package directory."""
-    files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
-    out = []
-    for f in files:
+    """``name:size:mtime_ns`` of a module file, or of every .py file under a package directory (found with
+    os.scandir: every plan stats the network's package, ~100 files, and pathlib's rglob costs ~5x more)."""
+    if not path.is_dir():
         try:
-            st = f.stat()
+            st = path.stat()
+        except OSError:
+            return []
+        return [f"{path}:{st.st_size}:{st.st_mtime_ns}"]
+    out = []
+    stack = [str(path)]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
         except OSError:
             continue
-        out.append(f"{f}:{st.st_size}:{st.st_mtime_ns}")
-    return out
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name != "__pycache__":
+                        stack.append(entry.path)
+                elif entry.name.endswith(".py"):
+                    st = entry.stat()
+                    out.append(f"{entry.path}:{st.st_size}:{st.st_mtime_ns}")
+            except OSError:
+                continue
+    return sorted(out)
 
 
 def _package_path(name: str, skill_root: Path | None) -> Path | None:
