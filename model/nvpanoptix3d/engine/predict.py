@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from nvpanoptix3d.engine import build
+from nvpanoptix3d.engine.architecture import check_architecture
 from nvpanoptix3d.engine.checkpoint_io import is_3d_param, load_checkpoint, load_weights, report_load
 from nvpanoptix3d.engine.errors import CheckpointError, EngineError
 from nvpanoptix3d.network.frustum3d.sparse.tensor import SparseTensor
@@ -54,6 +55,7 @@ def load_trained_model(spec: Any, checkpoint: str, *, key: str | None, what: str
         raise CheckpointError(f"{what} {checkpoint} is a 2D-stage checkpoint (no projector.* / completion.* "
                               "tensors) but dataset.enable_3d is true; train the 3D stage first or set "
                               "dataset.enable_3d=false")
+    check_architecture(ck, spec, part=wanted, what=what, path=checkpoint)
     model = build.build_model(spec, stage=wanted)
     report = load_weights(model, ck["state_dict"], source=f"{what} {checkpoint}",
                           select=None if wanted == "3d" else (lambda k: not is_3d_param(k)))

@@ -22,6 +22,7 @@ import torch
 from nvpanoptix3d.engine import build
 from nvpanoptix3d.engine.checkpoint_io import (THREE_D_MODULES, is_3d_param, load_checkpoint, load_weights,
                                                report_load, resolve_checkpoint, strip_wrapper_prefixes)
+from nvpanoptix3d.engine.architecture import check_architecture
 from nvpanoptix3d.engine.errors import CheckpointError, EngineError
 from nvpanoptix3d.engine.evaluation import Evaluator, format_table, settings_from_spec
 from nvpanoptix3d.engine.resume_tao import check_resumable, is_foreign, translate_tao_checkpoint
@@ -94,6 +95,7 @@ def initialise_weights(model, spec: Any, stage: str, key: str | None) -> None:
         _load_pretrained_backbone(model, spec.model.backbone.pretrained_model_path)
     if spec.train.checkpoint_2d:
         ck = load_checkpoint(spec.train.checkpoint_2d, key=key, what="train.checkpoint_2d")
+        check_architecture(ck, spec, part="2d", what="train.checkpoint_2d", path=spec.train.checkpoint_2d)
         rep = load_weights(model, ck["state_dict"], source=f"train.checkpoint_2d {spec.train.checkpoint_2d}",
                            select=lambda k: not is_3d_param(k))
         report_load("2D stage", spec.train.checkpoint_2d, rep, other_stage=is_3d_param)
@@ -109,6 +111,7 @@ def initialise_weights(model, spec: Any, stage: str, key: str | None) -> None:
             raise CheckpointError(f"train.checkpoint_3d {spec.train.checkpoint_3d} holds no 3D-stage tensors "
                                   f"({', '.join(m + '.*' for m in THREE_D_MODULES)}): it is a 2D-stage checkpoint; "
                                   "pass it as train.checkpoint_2d")
+        check_architecture(ck, spec, part="3d", what="train.checkpoint_3d", path=spec.train.checkpoint_3d)
         rep = load_weights(model, ck["state_dict"], source=f"train.checkpoint_3d {spec.train.checkpoint_3d}",
                            select=is_3d_param)
         report_load("3D stage", spec.train.checkpoint_3d, rep, other_stage=lambda k: not is_3d_param(k))
@@ -202,6 +205,8 @@ def run_train(spec: Any, results_dir: Path) -> dict[str, Any]:
         elif "loops" not in ck or "optimizer_states" not in ck:
             raise EngineError(f"train.resume_training_checkpoint_path {resume} holds weights only (no optimiser or "
                               "loop state); use it as train.checkpoint_2d / checkpoint_3d instead")
+        else:
+            check_architecture(ck, spec, part=stage, what="train.resume_training_checkpoint_path", path=resume)
         del ck
     if t.seed >= 0:
         pl.seed_everything(t.seed, workers=True, verbose=False)
