@@ -173,7 +173,7 @@ def prepare(req: RunRequest) -> Prepared:
                                                                   "run directly")
 
     builder = SpecBuilder({}, schema, skill.info.get("spec_shorthand_keys", {}),
-                          other_sections=other_action_sections(skill, action))
+                          other_sections=other_action_sections(skill, action) if req.spec_file else None)
     base, lineage = lineage_base(skill, base, set(builder.leaves), parent=parent, resume=resume)
     builder.spec = copy.deepcopy(base)
     if req.spec_file:
