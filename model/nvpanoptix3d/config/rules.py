@@ -13,14 +13,15 @@ dict with the schema's defaults applied and must not import pydantic (:func:`che
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 DOWNSAMPLE_BY_DATASET = {"matterport": 2, "front3d": 1, "synthetic_hospital": 1, "synthetic_warehouse": 1}
 
 
-@dataclass(frozen=True)
-class RuleError:
+class RuleError(NamedTuple):
+    """One violation, at the key the user should change (a NamedTuple: ~1 ms less to import than a
+    dataclass, on the path of every plan of a new spec)."""
+
     key: str
     message: str
     expected: Any = None
