@@ -198,8 +198,9 @@ def test_tensorrt_check_names_the_nodes_tensorrt_rejects():
 
 
 def test_spconv_spec_exports_like_the_other_backends(tiny_data, trained_3d_sparse, tmp_path):
-    """A checkpoint of backend=spconv (the same parameters as sparse) exports without spconv installed: every
-    backend exports the completion's weights as the same masked dense graph."""
+    """A checkpoint of backend=spconv (the same parameters as sparse) exports: every backend exports the
+    completion's weights as the same masked dense graph (export's check runs the model's own execution, so
+    without spconv the same checkpoint exports under backend=sparse)."""
     spec = write_spec(tmp_path / "s.yaml", make_spec(tiny_data, tmp_path, **{
         "dataset.enable_3d": True, "model.frustum3d.backend": "spconv",
         "export.checkpoint": str(trained_3d_sparse / "latest.pth"), "export.input_width": 160,

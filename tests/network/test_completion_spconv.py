@@ -247,8 +247,8 @@ def test_one_training_step_of_the_tiny_model_with_backend_spconv():
 
 
 def test_missing_spconv_is_the_one_line_install_error(monkeypatch):
-    """Without spconv the model still builds (same state dict: a spconv checkpoint exports anywhere); its
-    first 3D forward raises SPCONV_MISSING, which the entrypoint prints as one line."""
+    """Without spconv the layer still builds (same state dict: the checkpoint runs under backend=sparse); its
+    first forward raises SPCONV_MISSING, which the entrypoint prints as one line."""
     monkeypatch.setattr(spconv_exec, "spconv_ops", None)
     _, fast = _pair(kernel_size=3)
     with pytest.raises(SpconvMissingError) as err:

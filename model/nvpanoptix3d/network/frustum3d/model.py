@@ -13,8 +13,9 @@ them at 1/4, 1/2 and full resolution.
 ``backend`` picks how ``completion`` runs: ``sparse`` (pure PyTorch sparse convolutions over the voxels),
 ``dense`` (the same weights as masked dense convolutions over the grid: exactly the same numbers, ONNX
 export) or ``spconv`` (the sparse network with every k>1 convolution's gather-GEMM-scatter on spconv's
-kernels, over our own kernel maps: completion/spconv_exec.py; spconv must be installed when it runs, and a
-missing spconv raises SPCONV_MISSING at the first 3D forward, so a spconv spec still exports without it).
+kernels, over our own kernel maps: completion/spconv_exec.py). Without spconv the model still builds and
+loads, and its first 3D forward (training, evaluation, inference, export's check) raises SPCONV_MISSING; the
+state dict is the same for every backend, so such a checkpoint runs and exports anywhere under ``sparse``.
 Every backend returns the same outputs from the same state dict.
 """
 
