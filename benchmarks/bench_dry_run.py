@@ -92,7 +92,7 @@ def _probe(dry: list[str], env: dict[str, str]) -> str:
         f"sys.argv = {dry[3:]!r}\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    main(sys.argv)\n"
-        "print(json.dumps({m: m in sys.modules for m in ('torch', 'jsonschema', 'pydantic', 'boto3', 'optuna')}))")],
+        "print(json.dumps({m: m in sys.modules for m in ('torch', 'jsonschema', 'pydantic', 'fastjsonschema', 'boto3', 'optuna')}))")],
         capture_output=True, text=True, env=env)
     return proc.stdout.strip() or proc.stderr.strip()[-300:]
 
