@@ -166,6 +166,7 @@ class SkillInfo(_Strict):
     # plain spec dict (``filled``: schema defaults applied; ``given``: as written), importable without the
     # config's heavy dependencies. With it, `schemas generate` writes a compiled validator per action and a
     # plan of a spec seen for the first time is accepted without jsonschema or the config (tao_skill.validation).
+    # Name it only if the config enforces nothing beyond its generated schema and these rules.
     rules_entry: str | None = Field(None, pattern=r"^[\w.]+:\w+$")
     schema_actions: list[str]
     spec_templates: dict[str, str]
