@@ -425,3 +425,33 @@ def test_schemas_whose_keywords_differ_in_draft_07_get_no_compiled_validator():
                          ({"properties": {"a": {"$ref": "#/$defs/n"}}}, "a: $ref")):
         schema = {**base, **extra}
         assert where in unsupported_keywords(schema) and build_module(schema, "x", None) is None
+
+
+def test_the_config_enforces_nothing_beyond_the_schema_and_the_rules_entry():
+    """What `rules_entry` promises (skill_info.py): a new pydantic validator in the config would be skipped
+    by the fast path, so adding one must come with its rule in rules.py (or without a rules_entry)."""
+    import typing  # noqa: PLC0415
+
+    from pydantic import BaseModel  # noqa: PLC0415
+
+    from nvpanoptix3d.config import action_models  # noqa: PLC0415
+
+    found: set[tuple[str, str]] = set()
+    seen: set[type] = set()
+
+    def walk(cls: type) -> None:
+        if cls in seen:
+            return
+        seen.add(cls)
+        decorators = cls.__pydantic_decorators__
+        for kind in ("validators", "field_validators", "root_validators", "model_validators"):
+            found.update((kind, name) for name in getattr(decorators, kind))
+        for field in cls.model_fields.values():
+            for t in (field.annotation, *typing.get_args(field.annotation)):
+                if isinstance(t, type) and issubclass(t, BaseModel):
+                    walk(t)
+
+    for model in action_models().values():
+        walk(model)
+    assert len(seen) > 10
+    assert found == {("model_validators", "_null_means_default"), ("model_validators", "_cross_field_rules")}
