@@ -111,6 +111,8 @@ class DeployedModel:
         self._warned_resize = False
         self.batch_dim = runner_2d.input_shapes["batch_inputs"][0]
         self.max_voxels = int(runner_3d.input_shapes["voxel_coords"][0]) if runner_3d else 0
+        # a use_multi_scale 3D model also takes the stride-2, 4, 8 voxels (export.MS_INPUTS_3D)
+        self.multi_scale = bool(runner_3d) and "ms_coords_0" in runner_3d.input_shapes
 
     def to(self, device: torch.device) -> "DeployedModel":
         self.device = device
@@ -177,7 +179,7 @@ class DeployedModel:
         for i in range(images.shape[0]):
             out2d = {k: v[i:i + 1] for k, v in lifting_inputs.items()}
             feeds = inputs_3d(self.lifter, out2d, intrinsic[i:i + 1].float().cpu(), frustum[i:i + 1].cpu(), size,
-                              self.max_voxels)
+                              self.max_voxels, multi_scale=self.multi_scale)
             res = self.runner_3d(feeds)
             per_image.append([res[n].float().cpu() for n in OUTPUTS_3D])
         levels = [torch.cat([p[j] for p in per_image]) for j in range(len(per_image[0]))]

@@ -6,7 +6,8 @@ export; the graph pads, divides by 255 and resizes for VGGT), outputs ``pred_log
 (B, 1, H/2, W/2), ``occupancy_preds`` (B, bins, h, w) logits, ``mask_features``, ``depth_features``,
 ``segm_decoder_out`` (B, Q, D) (the query features the 3D stage needs) and, for a 3D checkpoint,
 ``encoder_features`` (B, Cm + Cd, ...) = [mask features | the 3D stage's projector on the depth features]
-(NVIDIA's 2D export also carries the projector).
+(NVIDIA's 2D export also carries the projector); with ``use_multi_scale`` also ``enc_features_{0,1,2}``
+(the pixel-decoder levels, coarse -> fine, that the host projects into the multi-scale voxels).
 
 3D model (``export.onnx_file_3d``, 3D checkpoints only): NVIDIA's completion network on the lifted voxels,
 padded so that an engine has static input shapes. Inputs ``voxel_coords`` (max_voxels, 3) int64 grid
@@ -15,7 +16,11 @@ indices, ``voxel_features`` (max_voxels, Cin) float, ``num_voxels`` (1,) int64 (
 (coarse -> fine) logits, ``masks_3d_{0,1,2}`` (1, Q, ...) logits and ``geometry`` (1, X, Y, Z). The host lifts
 the 2D outputs (the parameter-free ``FrustumLifter``) and packs the voxels (:func:`inputs_3d`). Both backends
 export the same graph: the completion's weights run as masked dense convolutions (``DenseFrustumDecoder``,
-equal to the sparse execution), so consumers do not depend on the backend.
+equal to the sparse execution), so consumers do not depend on the backend. With ``use_multi_scale`` the 3D
+model also takes the stride-2, 4, 8 voxels: ``ms_coords_{i}`` (max_voxels, 3) int64 indices of the grids D/2,
+D/4, D/8, ``ms_features_{i}`` (max_voxels, Cms), ``ms_num_voxels_{i}`` (1,). A dense volume holds the voxels
+inside its grid only: multi-scale voxels outside it (NVIDIA does not bound them) are left out and counted in
+a warning.
 
 Both files are checked with ``onnx.checker`` and run with onnxruntime on the export inputs; outputs must
 match PyTorch within ``TOLERANCE`` (max |diff| / max(|PyTorch|, 1)), else the action fails.
@@ -47,6 +52,15 @@ OUTPUT_KEYS_2D = {"pred_logits": "pred_logits", "pred_masks": "pred_masks", "pre
                   "mask_features": "mask_features", "depth_features": "depth_features",
                   "segm_decoder_out": "query_features", "encoder_features": "encoder_features"}
 OUTPUTS_3D = ("occupancy_0", "occupancy_1", "occupancy_2", "masks_3d_0", "masks_3d_1", "masks_3d_2", "geometry")
+MS_LEVELS = 3  # use_multi_scale: strides 2, 4, 8
+MS_OUTPUTS_2D = tuple(f"enc_features_{i}" for i in range(MS_LEVELS))
+OUTPUT_KEYS_2D.update({n: n for n in MS_OUTPUTS_2D})
+MS_INPUTS_3D = tuple(f"ms_{kind}_{i}" for i in range(MS_LEVELS) for kind in ("coords", "features", "num_voxels"))
+
+
+def uses_multi_scale(model: nn.Module) -> bool:
+    """True for a 3D model with NVIDIA's ``use_multi_scale`` voxels."""
+    return bool(getattr(getattr(model, "completion", None), "use_multi_scale", False))
 
 
 def flat_3d_outputs(out: dict) -> tuple[torch.Tensor, ...]:
@@ -61,14 +75,38 @@ class Export2D(nn.Module):
         super().__init__()
         self.model = model
         self.with_projector = hasattr(model, "projector")
+        self.multi_scale = uses_multi_scale(model)
+
+    @property
+    def output_names(self) -> list[str]:
+        return [*OUTPUTS_2D, *(["encoder_features"] if self.with_projector else []),
+                *(MS_OUTPUTS_2D if self.multi_scale else ())]
 
     def forward(self, batch_inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """batch_inputs (B, 3, H, W) RGB in [0, 255] -> the tensors named in OUTPUTS_2D (+ encoder_features)."""
+        """batch_inputs (B, 3, H, W) RGB in [0, 255] -> the tensors of :attr:`output_names`."""
         out = self.model(batch_inputs / 255.0)  # the full model runs only its 2D stage without intrinsics
         res = tuple(out[OUTPUT_KEYS_2D[n]] for n in OUTPUTS_2D)
         if self.with_projector:
             res = res + (self.model.encoder_features(out),)
+        if self.multi_scale:
+            res = res + tuple(out["enc_features"])
         return res
+
+
+def _scatter(coords: torch.Tensor, feats: torch.Tensor, count: torch.Tensor, d: int
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Padded rows (N, 3) / (N, C) with ``count`` valid ones -> (volume (1, C, d, d, d), active (1, d, d, d))."""
+    n, c = feats.shape
+    valid = torch.arange(n, device=coords.device) < count
+    flat = coords[:, 0] * (d * d) + coords[:, 1] * d + coords[:, 2]
+    flat = torch.where(valid, flat, torch.full_like(flat, d * d * d))  # padding rows land in a spare row
+    # Zeros derived from an input, so the exporter cannot fold a (D^3, C) constant into the file.
+    dense = (feats[:1] * 0).expand(d * d * d + 1, c)
+    dense = dense.index_put((flat,), feats)
+    volume = dense[: d * d * d].reshape(1, d, d, d, c).permute(0, 4, 1, 2, 3)
+    ones = valid.to(feats.dtype)[:, None]
+    active = (ones[:1] * 0).expand(d * d * d + 1, 1).index_put((flat,), ones)[: d * d * d]
+    return volume, active.reshape(1, d, d, d) > 0
 
 
 class Export3D(nn.Module):
@@ -86,24 +124,24 @@ class Export3D(nn.Module):
             self.completion.load_state_dict(comp.state_dict())
         self.completion.eval()
         self.grid = int(model.grid_dims)
+        self.multi_scale = uses_multi_scale(model)
 
     def forward(self, voxel_coords: torch.Tensor, voxel_features: torch.Tensor, num_voxels: torch.Tensor,
-                frustum_mask: torch.Tensor, queries: torch.Tensor) -> tuple[torch.Tensor, ...]:
+                frustum_mask: torch.Tensor, queries: torch.Tensor, *multi_scale: torch.Tensor
+                ) -> tuple[torch.Tensor, ...]:
         """voxel_coords (N, 3) int64, voxel_features (N, C), num_voxels (1,) int64, frustum_mask (1, D, D, D)
-        uint8, queries (1, Q, D)."""
-        d = self.grid
-        n, c = voxel_features.shape
-        valid = torch.arange(n, device=voxel_coords.device) < num_voxels
-        flat = voxel_coords[:, 0] * (d * d) + voxel_coords[:, 1] * d + voxel_coords[:, 2]
-        flat = torch.where(valid, flat, torch.full_like(flat, d * d * d))  # padding rows land in a spare row
-        # Zeros derived from an input, so the exporter cannot fold a (D^3, C) constant into the file.
-        dense = (voxel_features[:1] * 0).expand(d * d * d + 1, c)
-        dense = dense.index_put((flat,), voxel_features)
-        volume = dense[: d * d * d].reshape(1, d, d, d, c).permute(0, 4, 1, 2, 3)
-        ones = valid.to(voxel_features.dtype)[:, None]
-        active = (ones[:1] * 0).expand(d * d * d + 1, 1).index_put((flat,), ones)[: d * d * d]
-        active = active.reshape(1, d, d, d) > 0
-        return flat_3d_outputs(self.completion(volume, active, queries, frustum_mask > 0))
+        uint8, queries (1, Q, D); ``use_multi_scale``: (coords, features, count) of each level (MS_INPUTS_3D)."""
+        from nvpanoptix3d.network.completion.dense_execution import Masked  # noqa: PLC0415
+
+        volume, active = _scatter(voxel_coords, voxel_features, num_voxels, self.grid)
+        ms = None
+        if self.multi_scale:
+            if len(multi_scale) != len(MS_INPUTS_3D):
+                raise ValueError(f"the multi-scale 3D model takes {len(MS_INPUTS_3D)} more inputs, got "
+                                 f"{len(multi_scale)}")
+            ms = [Masked(*_scatter(*multi_scale[3 * i:3 * i + 3], self.grid // 2 ** (i + 1)))
+                  for i in range(MS_LEVELS)]
+        return flat_3d_outputs(self.completion(volume, active, queries, frustum_mask > 0, ms_volumes=ms))
 
 
 def export_3d_wrapper(model: nn.Module) -> nn.Module:
@@ -113,13 +151,49 @@ def export_3d_wrapper(model: nn.Module) -> nn.Module:
 
 @torch.no_grad()
 def inputs_3d(lifter: nn.Module, out2d: dict[str, torch.Tensor], intrinsic: torch.Tensor, frustum: torch.Tensor,
-              image_size: tuple[int, int], max_voxels: int) -> dict[str, torch.Tensor]:
+              image_size: tuple[int, int], max_voxels: int, *, multi_scale: bool = False) -> dict[str, torch.Tensor]:
     """The 3D ONNX model's inputs for one image, by name and in its input order: lift the 2D outputs (host
-    side) and pad the voxels to ``max_voxels`` rows."""
-    voxels = lifter(out2d, out2d["encoder_features"], intrinsic, frustum, image_size)
+    side) and pad the voxels to ``max_voxels`` rows; ``multi_scale``: also the multi-scale voxels of each
+    level (inside its grid; the others are counted in a warning)."""
+    feeds, _ = lift_for_export(lifter, out2d, intrinsic, frustum, image_size, max_voxels, multi_scale=multi_scale)
+    return feeds
+
+
+@torch.no_grad()
+def lift_for_export(lifter: nn.Module, out2d: dict[str, torch.Tensor], intrinsic: torch.Tensor,
+                    frustum: torch.Tensor, image_size: tuple[int, int], max_voxels: int, *, multi_scale: bool = False
+                    ) -> tuple[dict[str, torch.Tensor], tuple[Any, list[Any], list[Any]]]:
+    """(:func:`inputs_3d`'s feeds, (the stride-1 voxels, the multi-scale levels as fed: inside their grids, the
+    levels as the lifter made them))."""
+    from nvpanoptix3d.network.completion.voxel_index import in_grid  # noqa: PLC0415
+    from nvpanoptix3d.network.frustum3d.sparse.tensor import SparseTensor  # noqa: PLC0415
+
+    levels: list[Any] = []
+    if multi_scale:
+        if "enc_features" not in out2d:
+            if MS_OUTPUTS_2D[0] not in out2d:
+                raise EngineError("the 3D model takes multi-scale voxels but the 2D outputs have no enc_features_0..2: "
+                                  "export the 2D and 3D models from the same use_multi_scale checkpoint")
+            out2d = {**out2d, "enc_features": [out2d[n] for n in MS_OUTPUTS_2D]}
+        voxels, levels = lifter.forward_multi_scale(out2d, out2d["encoder_features"], intrinsic, frustum, image_size)
+    else:
+        voxels = lifter(out2d, out2d["encoder_features"], intrinsic, frustum, image_size)
     coords, feats, count = pack_sparse(voxels.coords[:, 1:], voxels.feats, max_voxels, int(frustum[:1].sum()))
-    return {"voxel_coords": coords, "voxel_features": feats, "num_voxels": count,
-            "frustum_mask": frustum[:1].to(torch.uint8), "segm_decoder_out": out2d["query_features"][:1]}
+    feeds = {"voxel_coords": coords, "voxel_features": feats, "num_voxels": count,
+             "frustum_mask": frustum[:1].to(torch.uint8), "segm_decoder_out": out2d["query_features"][:1]}
+    fed, outside = [], 0
+    for i, level in enumerate(levels):  # a dense volume holds its grid only
+        inside = in_grid(level.coords, level.spatial_shape)
+        outside += int((~inside).sum())
+        level = SparseTensor(level.coords[inside], level.feats[inside], level.spatial_shape, level.batch_size,
+                             level.stride)
+        fed.append(level)
+        c, f, n = pack_sparse(level.coords[:, 1:], level.feats, max_voxels)
+        feeds.update({f"ms_coords_{i}": c, f"ms_features_{i}": f, f"ms_num_voxels_{i}": n})
+    if outside:
+        log.warning("%d multi-scale voxels lie outside their level's grid and are left out of the exported 3D "
+                    "model's input (NVIDIA's sparse network would use them)", outside)
+    return feeds, (voxels, fed, levels if outside else fed)
 
 
 def pack_sparse(coords: torch.Tensor, feats: torch.Tensor, max_voxels: int,
@@ -180,6 +254,15 @@ def check_onnx(path: Path, feeds: dict[str, np.ndarray], expected: list[np.ndarr
     return diffs
 
 
+def _relative_diff(a: torch.Tensor, b: torch.Tensor) -> float:
+    """max |a - b| over max(1, max |b|) of the voxels present in ``b`` (absent ones hold ABSENT_LOGIT)."""
+    from nvpanoptix3d.network.frustum3d.densify import ABSENT_LOGIT  # noqa: PLC0415
+
+    present = b > ABSENT_LOGIT / 2
+    scale = float(b[present].abs().max()) if bool(present.any()) else 0.0
+    return float((a - b).abs().max()) / max(1.0, scale)
+
+
 def _to_np(t: torch.Tensor) -> np.ndarray:
     return t.detach().cpu().numpy()
 
@@ -193,7 +276,7 @@ def run_export(spec: Any, results_dir: Path) -> dict[str, Any]:
     gen = torch.Generator().manual_seed(0)
     images = torch.rand(bsz, 3, ex.input_height, ex.input_width, generator=gen) * 255.0
     wrapper2d = Export2D(model).eval()
-    names2d = list(OUTPUTS_2D) + (["encoder_features"] if wrapper2d.with_projector else [])
+    names2d = wrapper2d.output_names
     dyn = {n: {0: "batch"} for n in ["batch_inputs", *names2d]} if ex.batch_size <= 0 else None
     with torch.no_grad():
         ref2d = wrapper2d(images)
@@ -211,9 +294,6 @@ def run_export(spec: Any, results_dir: Path) -> dict[str, Any]:
             log.warning("export.onnx_file_3d is set but %s is a 2D-stage checkpoint: no 3D model exported",
                         meta["path"])
         return result
-    if getattr(model.completion, "use_multi_scale", False):
-        raise EngineError("the 3D ONNX export takes the stride-1 voxels only: a model.frustum3d.use_multi_scale=true "
-                          f"3D stage cannot be exported yet; the 2D model was written to {path_2d}")
     try:
         wrapper3d = export_3d_wrapper(model)
     except EngineError as exc:
@@ -228,14 +308,32 @@ def run_export(spec: Any, results_dir: Path) -> dict[str, Any]:
                             ds.depth_max)
     frustum = torch.from_numpy(grid.frustum_mask(k[0].numpy(), size))[None]
     out2d = {OUTPUT_KEYS_2D[n]: t[:1] for n, t in zip(names2d, ref2d)}
-    feeds = inputs_3d(model.lifter, out2d, k, frustum, size, ex.max_voxels)
+    multi_scale = uses_multi_scale(model)
+    feeds, (voxels, levels, unbounded) = lift_for_export(model.lifter, out2d, k, frustum, size, ex.max_voxels,
+                                                         multi_scale=multi_scale)
     with torch.no_grad():
         ref3d = wrapper3d(*feeds.values())
-        direct = flat_3d_outputs(model.complete(model.lifter(out2d, out2d["encoder_features"], k, frustum, size),
-                                                out2d["query_features"], frustum))
-    pack_err = max(float((a - b).abs().max()) for a, b in zip(ref3d, direct))
+        # the model's own execution (sparse for the sparse backends) on the same voxels
+        direct = flat_3d_outputs(model.complete(voxels, out2d["query_features"], frustum,
+                                                ms_features=levels or None))
+    pack_err = max(_relative_diff(a, b) for a, b in zip(ref3d, direct))
     if pack_err > 1e-4:
-        raise EngineError(f"internal check failed: the padded-voxel 3D path differs from the model's by {pack_err:.2e}")
+        raise EngineError(f"internal check failed: the padded-voxel 3D path differs from the model's by {pack_err:.2e} "
+                          "(relative)")
+    if unbounded is not levels:  # what leaving out the voxels outside the grids changes, on the check input
+        with torch.no_grad():
+            full = flat_3d_outputs(model.complete(voxels, out2d["query_features"], frustum, ms_features=unbounded))
+        off = max(_relative_diff(a, b) for a, b in zip(ref3d, full))
+        if off > TOLERANCE:
+            raise EngineError(
+                f"the use_multi_scale 3D model cannot be exported faithfully for this geometry: on the check input "
+                f"(3D-FRONT's camera at {size[0]}x{size[1]}) some multi-scale voxels lie outside their level's grid, "
+                f"which the exported dense volumes cannot hold, and leaving them out changes the 3D outputs by "
+                f"{off:.2e} (relative, tolerance {TOLERANCE:g}); a grid that holds the camera frustum with a margin "
+                f"(NVIDIA's model.frustum3d.grid_dimensions 256 at model.projection.voxel_size 0.03) keeps them "
+                f"inside. The 2D model was written to {path_2d}")
+        log.warning("leaving out the multi-scale voxels outside their grids changes the check input's 3D outputs by "
+                    "%.2e (relative), within the tolerance %g", off, TOLERANCE)
     log.info("exporting the 3D stage (backend %s, grid %s, max_voxels %d, %d voxels in the check input) to %s",
              model.backend, grid.dims, ex.max_voxels, int(feeds["num_voxels"]), path_3d)
     in3d = list(feeds)

@@ -10,7 +10,14 @@ level starts at coordinate 0 and only the upper side grows.
 
 Cost is the grid volume (this is the ``dense`` backend's trade: no kernel maps, plain cuDNN convs) and the
 outputs are the densified sparse ones (:func:`~nvpanoptix3d.network.frustum3d.densify.densify`):
-the test checks both executions agree. Multi-scale features are not supported here.
+the test checks both executions agree.
+
+Multi-scale features (``use_multi_scale``): the stride-2, 4, 8 voxels come as masked volumes of the grids
+D/2, D/4, D/8 (:func:`masked_volume`); each goes through its ``feature_adapters`` block and is added to the
+level encoder's output as the sparse ``add_voxels`` does (sum, OR-ed masks; the third, dense level: plus the
+volume). A volume holds the voxels inside its grid only: NVIDIA's multi-scale voxels are not bounded to the
+grid, so the two executions agree when every multi-scale voxel lies inside it (:func:`masked_volume` counts
+the others; the export reports them).
 
 ONNX: this execution traces with ``torch.onnx.export`` (opset 17) and onnxruntime reproduces it (checked at a
 64^3 grid, fp32, max abs difference 3e-5); NVIDIA's empty-set fallback (``bool(...)`` on the data) is frozen
@@ -28,6 +35,7 @@ from torch import nn
 from nvpanoptix3d.network.completion.decoder import FrustumDecoder, children_targets
 from nvpanoptix3d.network.completion.sparse_layers import (Linear, SparseBasicBlock3D, SparseConv3d,
                                                            SparseInstanceNorm, SparseReLU)
+from nvpanoptix3d.network.completion.voxel_index import in_grid
 from nvpanoptix3d.network.frustum3d.densify import ABSENT_LOGIT
 
 
@@ -38,6 +46,20 @@ class Masked:
 
     def with_feats(self, feats: torch.Tensor) -> "Masked":
         return Masked(feats * self.mask[:, None].to(feats.dtype), self.mask)
+
+
+def masked_volume(coords: torch.Tensor, feats: torch.Tensor, batch_size: int, size: tuple[int, int, int]
+                  ) -> tuple[Masked, int]:
+    """(the voxels ``coords`` (N, 4) (batch, x, y, z), unique, with ``feats`` (N, C) as a Masked volume
+    (B, C, *size), how many lay outside [0, size) and were left out)."""
+    inside = in_grid(coords, size)
+    coords, feats = coords[inside], feats[inside]
+    volume = feats.new_zeros(batch_size, *size, feats.shape[1])
+    mask = torch.zeros(batch_size, *size, dtype=torch.bool, device=feats.device)
+    b, x, y, z = coords.long().unbind(1)
+    volume = volume.index_put((b, x, y, z), feats)
+    mask[b, x, y, z] = True
+    return Masked(volume.permute(0, 4, 1, 2, 3), mask), int((~inside).sum())
 
 
 def _dense_weight(conv: SparseConv3d) -> torch.Tensor:
@@ -144,13 +166,15 @@ class DenseFrustumDecoder(FrustumDecoder):
     """:class:`FrustumDecoder` (same constructor, same state dict) run as masked dense convolutions."""
 
     def forward(self, volume: torch.Tensor, active: torch.Tensor, queries: torch.Tensor,  # type: ignore[override]
-                frustum: torch.Tensor, occupancy: list | None = None) -> dict[str, list[torch.Tensor] | torch.Tensor]:
+                frustum: torch.Tensor, occupancy: list | None = None, ms_volumes: list[Masked] | None = None
+                ) -> dict[str, list[torch.Tensor] | torch.Tensor]:
         """volume (B, sum(input_dims), D, D, D) input features; active (B, D, D, D) bool input voxels; queries
-        (B, Q, query_dim); frustum (B, D, D, D) bool. Returns densify's dict: ``pred_occupancy`` [(B, D/4^3),
-        (B, D/2^3), (B, D^3)], ``pred_masks_3d`` [(B, Q, ...)] (ABSENT_LOGIT outside each set) and
-        ``pred_geometry`` (B, D, D, D) (``truncation`` outside the occupied voxels)."""
-        if self.use_multi_scale:
-            raise NotImplementedError("the dense execution does not take multi-scale features")
+        (B, Q, query_dim); frustum (B, D, D, D) bool; ms_volumes (``use_multi_scale`` only): the multi-scale
+        voxels as Masked volumes of the grids D/2, D/4, D/8 (:func:`masked_volume`). Returns densify's dict:
+        ``pred_occupancy`` [(B, D/4^3), (B, D/2^3), (B, D^3)], ``pred_masks_3d`` [(B, Q, ...)] (ABSENT_LOGIT
+        outside each set) and ``pred_geometry`` (B, D, D, D) (``truncation`` outside the occupied voxels)."""
+        if self.use_multi_scale and (ms_volumes is None or len(ms_volumes) != 3):
+            raise ValueError("use_multi_scale needs ms_volumes (masked volumes at strides 2, 4, 8)")
         forced = children_targets(occupancy, frustum.device) \
             if self.training and self.keep_target_voxels else None
         x = Masked(volume, active).with_feats(volume)
@@ -160,8 +184,14 @@ class DenseFrustumDecoder(FrustumDecoder):
             start += dim
         level = Masked(torch.cat([s.feats for s in slices], 1), slices[0].mask)
         enc0 = apply(self.level_encoders[0], level)
+        if self.use_multi_scale:  # the sparse decoder's add_voxels of the adapted multi-scale voxels
+            enc0 = union(enc0, apply(self.feature_adapters[0], ms_volumes[0]), "sum")
         enc1 = apply(self.level_encoders[1], enc0)
+        if self.use_multi_scale:
+            enc1 = union(enc1, apply(self.feature_adapters[1], ms_volumes[1]), "sum")
         enc2 = self.level_encoders[2](enc1.feats)
+        if self.use_multi_scale:
+            enc2 = enc2 + crop(apply(self.feature_adapters[2], ms_volumes[2]), tuple(enc2.shape[2:])).feats
         enc3 = self.level_encoders[3](enc2)
         enc4 = self.level_encoders[4](enc3)
         frustum64 = F.max_pool3d(frustum[:, None].float(), kernel_size=2, stride=4)[:, 0] > 0
@@ -228,4 +258,4 @@ def _pad_bool(volume: torch.Tensor, size: torch.Size) -> torch.Tensor:
     return F.pad(volume, pad)
 
 
-__all__ = ["DenseFrustumDecoder", "Masked", "apply"]
+__all__ = ["DenseFrustumDecoder", "Masked", "apply", "masked_volume"]
