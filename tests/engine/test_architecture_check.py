@@ -65,3 +65,13 @@ def test_evaluate_and_train_refuse_a_checkpoint_of_another_network_naming_the_ke
     text = _log(res)
     # the 2D part only: the 3D widths of a 2D checkpoint do not matter when it initialises the 2D stage
     assert "train.checkpoint_2d" in text and "(1 key: model.sem_seg_head.mask_dim: checkpoint 32, spec 16)" in text
+
+
+def test_resume_refuses_a_checkpoint_of_another_network(tiny_data, trained_2d, tmp_path):
+    spec = write_spec(tmp_path / "spec.yaml", make_spec(tiny_data, tmp_path, **{
+        "train.resume_training_checkpoint_path": str(trained_2d / "model_epoch_000_step_00002.pth"),
+        "model.projection.depth_bins": 8}))
+    assert run_action("train", spec) != 0
+    text = _log(tmp_path)
+    assert "train.resume_training_checkpoint_path" in text and \
+        "(1 key: model.projection.depth_bins: checkpoint 16, spec 8)" in text, text[-2000:]
