@@ -76,12 +76,28 @@ def _bytecode() -> list[str]:
     return dirs
 
 
+def _estimators(cache: str) -> list[str]:
+    """Pids of estimator children still running for ``cache`` (their command line names the result file
+    under it); [] where /proc cannot tell."""
+    out = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if cache.encode() in cmdline.read_bytes():
+                out.append(cmdline.parent.name)
+        except OSError:
+            continue
+    return out
+
+
 def _wait_for_estimate(cache: str) -> float:
     """The first plan of a configuration starts its memory estimate in the background (tao_skill.preflight):
-    let it finish, so that the next timed plan runs alone; seconds waited."""
+    let it finish and its process exit (tearing down torch takes a while after the file appears, and on
+    two vCPUs it slows whatever runs beside it), so that the next timed plan runs alone; seconds waited."""
     waited = time.monotonic()
     while not list(Path(cache, "estimates").glob("*.json")) and time.monotonic() - waited < 120:
         time.sleep(0.2)
+    while _estimators(cache) and time.monotonic() - waited < 120:
+        time.sleep(0.1)
     return time.monotonic() - waited
 
 

@@ -94,12 +94,19 @@ def _free_disk(path: Path) -> tuple[str, float | None]:
 # argv: module fn world [cache file]; with a cache file the answer is written there atomically (background)
 _ESTIMATE_CODE = (
     "import importlib, json, os, sys\n"
-    # in the background (a result file is given) the estimate yields the CPU to the plan that started it
-    # and to whatever the user runs next: it builds the network, seconds of work nobody waits for
-    "if len(sys.argv) > 4 and hasattr(os, 'nice'):\n"
-    "    os.nice(10)\n"
     "module, fn, world = sys.argv[1], sys.argv[2], int(sys.argv[3])\n"
-    "spec = json.loads(sys.stdin.read())\n"
+    "spec = json.loads(sys.stdin.read())\n"  # first: the caller may block writing a large spec
+    # in the background (a result file is given) the estimate yields the CPU to the plan that started it
+    # and to whatever the user runs next (it builds the network: seconds of work nobody waits for), and
+    # starts building only once the plan has exited (or after 0.5 s, for a long-lived caller): on two vCPUs
+    # the torch import beside the plan slowed the plan itself by tens of milliseconds
+    "if len(sys.argv) > 4:\n"
+    "    import time\n"
+    "    if hasattr(os, 'nice'):\n"
+    "        os.nice(10)\n"
+    "    parent, until = os.getppid(), time.monotonic() + 0.5\n"
+    "    while os.getppid() == parent and time.monotonic() < until:\n"
+    "        time.sleep(0.01)\n"
     "text = json.dumps(getattr(importlib.import_module(module), fn)(spec, world_size=world), allow_nan=False)\n"
     "if len(sys.argv) > 4:\n"
     "    tmp = sys.argv[4] + '.' + str(os.getpid())\n"
