@@ -129,6 +129,9 @@ def main() -> None:
         for i in range(COLD_RUNS):  # each in a fresh cache: no verdict, no estimate remembered
             cache = str(Path(caches, f"cold{i}"))
             dry, env = dry_run(cache)
+            # a bare interpreter start first, as before every warm sample but the first: after seconds of
+            # sleep while the estimator ran, the first process pays the CPU's wake-up, which is not the plan's
+            subprocess.run(bare, check=True, capture_output=True)
             cold_walls.append(_time(dry, env, runs=1)[0])
             cold_cpus.append(CPU.pop(id(dry))[0])
             waits.append(_wait_for_estimate(cache))
