@@ -197,10 +197,18 @@ def test_tensorrt_check_names_the_nodes_tensorrt_rejects():
     assert "big_topk: K=5000" in text and "scat: reduction=add" in text and "nz_float" not in text
 
 
-def test_spconv_spec_exports_like_the_other_backends(tiny_data, trained_3d_sparse, tmp_path):
+@pytest.mark.parametrize("spconv_installed", [True, False], ids=["spconv", "no-spconv"])
+def test_spconv_spec_exports_like_the_other_backends(tiny_data, trained_3d_sparse, tmp_path, monkeypatch,
+                                                      spconv_installed):
     """A checkpoint of backend=spconv (the same parameters as sparse) exports: every backend exports the
-    completion's weights as the same masked dense graph (export's check runs the model's own execution, so
-    without spconv the same checkpoint exports under backend=sparse)."""
+    completion's weights as the same masked dense graph. The export's self-check runs the model's own
+    execution: spconv's kernels when spconv is installed, the pure sparse layers (same numbers) when not."""
+    from nvpanoptix3d.network.completion import spconv_exec
+
+    if spconv_installed and not spconv_exec.available():
+        pytest.skip("spconv is not installed")
+    if not spconv_installed:
+        monkeypatch.setattr(spconv_exec, "spconv_ops", None)
     spec = write_spec(tmp_path / "s.yaml", make_spec(tiny_data, tmp_path, **{
         "dataset.enable_3d": True, "model.frustum3d.backend": "spconv",
         "export.checkpoint": str(trained_3d_sparse / "latest.pth"), "export.input_width": 160,

@@ -267,10 +267,23 @@ def _to_np(t: torch.Tensor) -> np.ndarray:
     return t.detach().cpu().numpy()
 
 
+def _check_without_spconv(model: nn.Module) -> None:
+    """The exported graph is the masked dense form for every backend; only the export's self-check runs the
+    checkpoint's own execution. Without spconv a ``backend=spconv`` model checks on the pure sparse layers
+    (the same numbers) instead of failing."""
+    from nvpanoptix3d.network.completion import spconv_exec  # noqa: PLC0415
+
+    if getattr(model, "backend", None) == "spconv" and not spconv_exec.available():
+        n = spconv_exec.use_executor(model, "sparse")
+        log.info("export: spconv is not installed; the self-check runs the %d sparse convolutions of "
+                 "backend=spconv on the pure-PyTorch layers (the same numbers)", n)
+
+
 def run_export(spec: Any, results_dir: Path) -> dict[str, Any]:
     ex = spec.export
     model, stage, meta = load_trained_model(spec, ex.checkpoint, key=encryption_key(spec), what="export.checkpoint")
     model = model.float().eval()
+    _check_without_spconv(model)
     path_2d = Path(ex.onnx_file_2d or ex.onnx_file or results_dir / "model_2d.onnx")
     bsz = 1 if ex.batch_size <= 0 else ex.batch_size
     gen = torch.Generator().manual_seed(0)
@@ -305,7 +318,7 @@ def run_export(spec: Any, results_dir: Path) -> dict[str, Any]:
     size = (ex.input_width, ex.input_height)
     k = torch.from_numpy(scale_intrinsic(FRONT3D_INTRINSIC, (320, 240), size)).float()[None]
     grid = FrustumGrid.cube(spec.model.frustum3d.grid_dimensions, spec.model.projection.voxel_size, ds.depth_min,
-                            ds.depth_max)
+                            ds.depth_max, reduced_size=tuple(ds.reduced_target_size))
     frustum = torch.from_numpy(grid.frustum_mask(k[0].numpy(), size))[None]
     out2d = {OUTPUT_KEYS_2D[n]: t[:1] for n, t in zip(names2d, ref2d)}
     multi_scale = uses_multi_scale(model)

@@ -138,15 +138,17 @@ def run_inference(spec: Any, results_dir: Path) -> dict[str, Any]:
             base.parent.mkdir(parents=True, exist_ok=True)
             p2 = panoptic_2d(outputs["pred_logits"][i], outputs["pred_masks"][i], size=(h, w),
                              num_thing_classes=ds.num_thing_classes, object_mask_threshold=m.object_mask_threshold,
-                             overlap_threshold=m.overlap_threshold, mode=inf.mode)
+                             overlap_threshold=m.overlap_threshold, mode=inf.mode,
+                             depth=outputs["pred_depth"][i], depth_scale=ds.depth_scale)
             pan = p2["panoptic"].numpy()
             files = {"panoptic_2d": f"{name}_panoptic.png", "panoptic_2d_color": f"{name}_panoptic_color.png",
                      "depth_npy": f"{name}_depth.npy", "depth_png": f"{name}_depth.png"}
             write_panoptic_png(out_dir / files["panoptic_2d"], pan)
             write_color_png(out_dir / files["panoptic_2d_color"], colorize(pan, segment_colors(p2["segments"],
                                                                                               class_colors)))
-            depth = outputs["pred_depth"][i, 0].numpy()
-            if ds.depth_bound:
+            # NVIDIA's post-processed depth: at the input size, clamped to [0, dataset.depth_scale]
+            depth = p2["depth"].numpy()
+            if ds.depth_bound:  # ours on top: also within [depth_min, depth_max]
                 depth = np.clip(depth, ds.depth_min, ds.depth_max)
             write_depth(out_dir / files["depth_npy"], out_dir / files["depth_png"], depth)
             entry: dict[str, Any] = {"image": info["path"], "name": name,

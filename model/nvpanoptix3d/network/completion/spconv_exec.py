@@ -125,11 +125,17 @@ def gather_gemm_scatter(x: SparseTensor, weight: torch.Tensor, kmap: KernelMap, 
     return _SpconvGatherGemmScatter.apply(x.feats, weight, pairs, pair_num, n_out)
 
 
-def use_spconv(module: torch.nn.Module) -> int:
-    """Route every NVIDIA-layout ``SparseConv3d`` under ``module`` to spconv's kernels; returns their count."""
+def use_executor(module: torch.nn.Module, executor: str) -> int:
+    """Route every NVIDIA-layout ``SparseConv3d`` under ``module`` to ``executor`` ("sparse": our
+    gather-GEMM-scatter, "spconv": spconv's kernels; the same numbers); returns their count."""
     from nvpanoptix3d.network.completion.sparse_layers import SparseConv3d  # noqa: PLC0415
 
     layers = [m for m in module.modules() if isinstance(m, SparseConv3d)]
     for m in layers:
-        m.executor = "spconv"
+        m.executor = executor
     return len(layers)
+
+
+def use_spconv(module: torch.nn.Module) -> int:
+    """Route every NVIDIA-layout ``SparseConv3d`` under ``module`` to spconv's kernels; returns their count."""
+    return use_executor(module, "spconv")
