@@ -53,7 +53,8 @@ def test_evaluate_reports_prq(demo):
     status = json.loads((Path(_step(demo, "evaluate")["results_dir"]) / "status.json").read_text())
     kpi = status["entries"][-1]["kpi"]
     assert {"PRQ", "RSQ", "RRQ", "PQ"} <= set(kpi) and all(0.0 <= kpi[k] <= 1.0 for k in ("PRQ", "RSQ", "RRQ"))
-    # the demo recipe learns something in 3D: fixed seeds give PRQ 0.17 on the val scene (NVIDIA's network, 32^3)
+    # the demo recipe learns something in 3D: seed 0 gives PRQ 0.13 on the val scene (0.13-0.23 over seeds 0-2;
+    # NVIDIA's network and grid placement, 32^3)
     assert kpi["PRQ"] > 0.03, kpi
 
 
