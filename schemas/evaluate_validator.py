@@ -4,8 +4,8 @@ fastjsonschema's code for a draft-07 copy of the schema (tao_skill.schemagen.com
 valid spec without jsonschema. The stamp says what it was compiled from.
 """
 # ruff: noqa
-STAMP = {'body_sha256': '3e4c74c8ec2a0c4d8ae8653ebcb04e3c6d05a7faf119a25f129ae4fc4ddf351e', 'fastjsonschema': '2.22.3', 'generator': 'compiled-validator-1', 'rules_entry': 'nvpanoptix3d.config.rules:check_spec', 'schema_sha256': 'c6693e4aeb719b5ef8ea3f68f173f8c4231c72ad504e3507039c4aa899309ade'}
-SCHEMA_SHA256 = 'c6693e4aeb719b5ef8ea3f68f173f8c4231c72ad504e3507039c4aa899309ade'
+STAMP = {'body_sha256': 'e385c34a95cc17f3c7f2550705598b216cccffa4b02ede66e742c706c2ce2397', 'fastjsonschema': '2.22.3', 'generator': 'compiled-validator-1', 'rules_entry': 'nvpanoptix3d.config.rules:check_spec', 'schema_sha256': '037129fb879d7ca83031090efe8128a796bb9d280f633e861b669c7075c44550'}
+SCHEMA_SHA256 = '037129fb879d7ca83031090efe8128a796bb9d280f633e861b669c7075c44550'
 RULES_ENTRY = 'nvpanoptix3d.config.rules:check_spec'
 VERSION = "2.22.3"
 from decimal import Decimal
@@ -1087,6 +1087,13 @@ def validate_https___tao_skill_bank_invalid_nvpanoptix3d_evaluate_schema_json(da
                     data__dataset__enablempocc = data__dataset["enable_mp_occ"]
                     if not isinstance(data__dataset__enablempocc, (bool)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".dataset.enable_mp_occ must be boolean")
+                if "multiplane_target" in data__dataset_keys:
+                    data__dataset_keys.remove("multiplane_target")
+                    data__dataset__multiplanetarget = data__dataset["multiplane_target"]
+                    if not isinstance(data__dataset__multiplanetarget, (str)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".dataset.multiplane_target must be string")
+                    if not (isinstance(data__dataset__multiplanetarget, str) and data__dataset__multiplanetarget == 'nvidia' or isinstance(data__dataset__multiplanetarget, str) and data__dataset__multiplanetarget == 'surface'):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".dataset.multiplane_target must be one of ['nvidia', 'surface']")
                 if "depth_scale" in data__dataset_keys:
                     data__dataset_keys.remove("depth_scale")
                     data__dataset__depthscale = data__dataset["depth_scale"]

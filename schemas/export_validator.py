@@ -4,8 +4,8 @@ fastjsonschema's code for a draft-07 copy of the schema (tao_skill.schemagen.com
 valid spec without jsonschema. The stamp says what it was compiled from.
 """
 # ruff: noqa
-STAMP = {'body_sha256': '3cee45aa44bfa91d038368946570b37c6eeb312384cb7f9decdb0d888a610b29', 'fastjsonschema': '2.22.3', 'generator': 'compiled-validator-1', 'rules_entry': 'nvpanoptix3d.config.rules:check_spec', 'schema_sha256': '33799d494ad52e42a32579066500551fcdff540eaec68d6b1b453340f2cb1c78'}
-SCHEMA_SHA256 = '33799d494ad52e42a32579066500551fcdff540eaec68d6b1b453340f2cb1c78'
+STAMP = {'body_sha256': '10a90d9933813519deb460e0d9d11109137eb570f0bb510caff1cc03b2ea2e1b', 'fastjsonschema': '2.22.3', 'generator': 'compiled-validator-1', 'rules_entry': 'nvpanoptix3d.config.rules:check_spec', 'schema_sha256': '5e06a7914b739deeda1555710c3cbc4b4d6a4c374b937a4bad42dde0a155db96'}
+SCHEMA_SHA256 = '5e06a7914b739deeda1555710c3cbc4b4d6a4c374b937a4bad42dde0a155db96'
 RULES_ENTRY = 'nvpanoptix3d.config.rules:check_spec'
 VERSION = "2.22.3"
 from decimal import Decimal
@@ -1087,6 +1087,13 @@ def validate_https___tao_skill_bank_invalid_nvpanoptix3d_export_schema_json(data
                     data__dataset__enablempocc = data__dataset["enable_mp_occ"]
                     if not isinstance(data__dataset__enablempocc, (bool)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".dataset.enable_mp_occ must be boolean")
+                if "multiplane_target" in data__dataset_keys:
+                    data__dataset_keys.remove("multiplane_target")
+                    data__dataset__multiplanetarget = data__dataset["multiplane_target"]
+                    if not isinstance(data__dataset__multiplanetarget, (str)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".dataset.multiplane_target must be string")
+                    if not (isinstance(data__dataset__multiplanetarget, str) and data__dataset__multiplanetarget == 'nvidia' or isinstance(data__dataset__multiplanetarget, str) and data__dataset__multiplanetarget == 'surface'):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".dataset.multiplane_target must be one of ['nvidia', 'surface']")
                 if "depth_scale" in data__dataset_keys:
                     data__dataset_keys.remove("depth_scale")
                     data__dataset__depthscale = data__dataset["depth_scale"]

@@ -4,8 +4,8 @@ fastjsonschema's code for a draft-07 copy of the schema (tao_skill.schemagen.com
 valid spec without jsonschema. The stamp says what it was compiled from.
 """
 # ruff: noqa
-STAMP = {'body_sha256': '0504fc8da370a291c2d881745f724291883e10024f3fa998912fe529174a1cbb', 'fastjsonschema': '2.22.3', 'generator': 'compiled-validator-1', 'rules_entry': 'nvpanoptix3d.config.rules:check_spec', 'schema_sha256': '516fc7dd85c20c958564fc2b47c5f1a45214307cd6e5695e0103f8e1b696a27f'}
-SCHEMA_SHA256 = '516fc7dd85c20c958564fc2b47c5f1a45214307cd6e5695e0103f8e1b696a27f'
+STAMP = {'body_sha256': 'b822d63c471385691a6480fe5ecae60c5d5f05d66a6084875e620159dfb8a8a0', 'fastjsonschema': '2.22.3', 'generator': 'compiled-validator-1', 'rules_entry': 'nvpanoptix3d.config.rules:check_spec', 'schema_sha256': 'c356b2879cfdbaa688efd4a968d69b9de754c3b0950bfda56e3b46d701b191f8'}
+SCHEMA_SHA256 = 'c356b2879cfdbaa688efd4a968d69b9de754c3b0950bfda56e3b46d701b191f8'
 RULES_ENTRY = 'nvpanoptix3d.config.rules:check_spec'
 VERSION = "2.22.3"
 from decimal import Decimal
@@ -1087,6 +1087,13 @@ def validate_https___tao_skill_bank_invalid_nvpanoptix3d_gen_trt_engine_schema_j
                     data__dataset__enablempocc = data__dataset["enable_mp_occ"]
                     if not isinstance(data__dataset__enablempocc, (bool)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".dataset.enable_mp_occ must be boolean")
+                if "multiplane_target" in data__dataset_keys:
+                    data__dataset_keys.remove("multiplane_target")
+                    data__dataset__multiplanetarget = data__dataset["multiplane_target"]
+                    if not isinstance(data__dataset__multiplanetarget, (str)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".dataset.multiplane_target must be string")
+                    if not (isinstance(data__dataset__multiplanetarget, str) and data__dataset__multiplanetarget == 'nvidia' or isinstance(data__dataset__multiplanetarget, str) and data__dataset__multiplanetarget == 'surface'):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".dataset.multiplane_target must be one of ['nvidia', 'surface']")
                 if "depth_scale" in data__dataset_keys:
                     data__dataset_keys.remove("depth_scale")
                     data__dataset__depthscale = data__dataset["depth_scale"]

@@ -4,8 +4,8 @@ fastjsonschema's code for a draft-07 copy of the schema (tao_skill.schemagen.com
 valid spec without jsonschema. The stamp says what it was compiled from.
 """
 # ruff: noqa
-STAMP = {'body_sha256': '30b10420b1948da57d8b093cad582b9c670e04fc1ac16948a6148032dde61b51', 'fastjsonschema': '2.22.3', 'generator': 'compiled-validator-1', 'rules_entry': 'nvpanoptix3d.config.rules:check_spec', 'schema_sha256': 'e938d10854b2916a4a74f891d6df999c3cebabd5ac3686715c801b8be4ca84e8'}
-SCHEMA_SHA256 = 'e938d10854b2916a4a74f891d6df999c3cebabd5ac3686715c801b8be4ca84e8'
+STAMP = {'body_sha256': '9b3d1c2a1043458efe63adc37ca870874a783b01eb646bbea7d8af06a382e2fb', 'fastjsonschema': '2.22.3', 'generator': 'compiled-validator-1', 'rules_entry': 'nvpanoptix3d.config.rules:check_spec', 'schema_sha256': '5b3432fa4995615cb6c48b9088aeb22c172669a0297e78576752b856ee74e713'}
+SCHEMA_SHA256 = '5b3432fa4995615cb6c48b9088aeb22c172669a0297e78576752b856ee74e713'
 RULES_ENTRY = 'nvpanoptix3d.config.rules:check_spec'
 VERSION = "2.22.3"
 from decimal import Decimal
@@ -1087,6 +1087,13 @@ def validate_https___tao_skill_bank_invalid_nvpanoptix3d_inference_schema_json(d
                     data__dataset__enablempocc = data__dataset["enable_mp_occ"]
                     if not isinstance(data__dataset__enablempocc, (bool)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".dataset.enable_mp_occ must be boolean")
+                if "multiplane_target" in data__dataset_keys:
+                    data__dataset_keys.remove("multiplane_target")
+                    data__dataset__multiplanetarget = data__dataset["multiplane_target"]
+                    if not isinstance(data__dataset__multiplanetarget, (str)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".dataset.multiplane_target must be string")
+                    if not (isinstance(data__dataset__multiplanetarget, str) and data__dataset__multiplanetarget == 'nvidia' or isinstance(data__dataset__multiplanetarget, str) and data__dataset__multiplanetarget == 'surface'):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".dataset.multiplane_target must be one of ['nvidia', 'surface']")
                 if "depth_scale" in data__dataset_keys:
                     data__dataset_keys.remove("depth_scale")
                     data__dataset__depthscale = data__dataset["depth_scale"]

@@ -4,8 +4,8 @@ fastjsonschema's code for a draft-07 copy of the schema (tao_skill.schemagen.com
 valid spec without jsonschema. The stamp says what it was compiled from.
 """
 # ruff: noqa
-STAMP = {'body_sha256': '133b564ae8e88cba36e89ed98c57b2633616d5c5ac00187baaeb210cb05f7f43', 'fastjsonschema': '2.22.3', 'generator': 'compiled-validator-1', 'rules_entry': 'nvpanoptix3d.config.rules:check_spec', 'schema_sha256': '2b76a512549b16af75f911a8fe06a8cd3fa35d7464637363538cd9484a2f5328'}
-SCHEMA_SHA256 = '2b76a512549b16af75f911a8fe06a8cd3fa35d7464637363538cd9484a2f5328'
+STAMP = {'body_sha256': '1561fdf277e15bdbac86df7e93cf83478ec132532e326267f0eb2c29bbd360c9', 'fastjsonschema': '2.22.3', 'generator': 'compiled-validator-1', 'rules_entry': 'nvpanoptix3d.config.rules:check_spec', 'schema_sha256': '643c23e78c0e44d7aedc0cc813331f6a784e9872a7d0fa04350fddb982b4b846'}
+SCHEMA_SHA256 = '643c23e78c0e44d7aedc0cc813331f6a784e9872a7d0fa04350fddb982b4b846'
 RULES_ENTRY = 'nvpanoptix3d.config.rules:check_spec'
 VERSION = "2.22.3"
 from decimal import Decimal
@@ -1087,6 +1087,13 @@ def validate_https___tao_skill_bank_invalid_nvpanoptix3d_train_schema_json(data,
                     data__dataset__enablempocc = data__dataset["enable_mp_occ"]
                     if not isinstance(data__dataset__enablempocc, (bool)):
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".dataset.enable_mp_occ must be boolean")
+                if "multiplane_target" in data__dataset_keys:
+                    data__dataset_keys.remove("multiplane_target")
+                    data__dataset__multiplanetarget = data__dataset["multiplane_target"]
+                    if not isinstance(data__dataset__multiplanetarget, (str)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".dataset.multiplane_target must be string")
+                    if not (isinstance(data__dataset__multiplanetarget, str) and data__dataset__multiplanetarget == 'nvidia' or isinstance(data__dataset__multiplanetarget, str) and data__dataset__multiplanetarget == 'surface'):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".dataset.multiplane_target must be one of ['nvidia', 'surface']")
                 if "depth_scale" in data__dataset_keys:
                     data__dataset_keys.remove("depth_scale")
                     data__dataset__depthscale = data__dataset["depth_scale"]

@@ -102,8 +102,8 @@ def test_multiplane_target_reads_the_lifted_voxel_at_its_pixel_and_plane():
     _b, u, vv, _z, z = mapping[0, v[0], v[1], v[2]].tolist()
     tudf = np.full((32,) * 3, 12.0, np.float32)
     tudf[v[0] - 1, v[1] - 1, v[2] - 1] = 0.0  # grid voxel v - 1 holds what BackProjection samples at v
-    occ = multiplane_occupancy(tudf, grid, np.ones((32,) * 3, bool), grid.reduced_intrinsic().numpy(), (rw, rh),
-                               bins, dmax)
+    occ = multiplane_occupancy(tudf < 1.0, grid, np.ones((32,) * 3, bool), grid.reduced_intrinsic().numpy(),
+                               (rw, rh), bins, dmax, rule="surface")
     plane = int(z * bins / dmax)
     assert occ[plane, int(vv), int(u)] == 1.0
     b, y, x = np.nonzero(occ)  # the 3x3x3 dilation around that one cell, nothing else

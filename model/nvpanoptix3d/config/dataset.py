@@ -97,5 +97,12 @@ class DatasetConfig(SpecSection):
     )
     enable_3d: bool = tao_field(False, "Train/evaluate the 3D stage (false trains the 2D stage only).", popular=True)
     enable_mp_occ: bool = tao_field(True, "Supervise the multi-plane occupancy head.")
+    multiplane_target: Literal["nvidia", "surface"] = tao_field(
+        "nvidia",
+        "(ours) Multi-plane occupancy target rule. nvidia: TAO 7.0.1's (|TDF| < truncation_range[1], a 12-voxel "
+        "band; every frustum voxel BackProjection keeps writes its cell, the last write wins). surface: ours (cells "
+        "hit by a voxel with |TDF| < 1, union); the CPU demo uses it, as a 12-voxel band at 32^3 / 0.18 m reaches "
+        "2.2 m from every surface, most of the room.", automl="disabled",
+    )
     depth_scale: float = tao_field(25.0, "Upper clamp (metres) of predicted depth in post-processing.", gt=0.0)
     num_thing_classes: int = tao_field(9, "Classes 1..num_thing_classes are things, the rest stuff.", ge=0)

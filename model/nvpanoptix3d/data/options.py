@@ -32,6 +32,7 @@ class DatasetOptions:
     depth_bins: int = 100
     enable_3d: bool = False
     enable_mp_occ: bool = True
+    multiplane_target: str = "nvidia"  # "nvidia" | "surface", see data/targets.py multiplane_occupancy
     max_samples: int = -1
 
     def resolve(self, path: str) -> Path:
@@ -53,5 +54,6 @@ def options_from_spec(spec: Any, split: str) -> DatasetOptions:
         occ_truncation_lvl=tuple(ds.occ_truncation_lvl), iso_value=ds.iso_value, ignore_label=ds.ignore_label,
         min_instance_pixels=ds.min_instance_pixels, num_thing_classes=ds.num_thing_classes,
         num_classes=spec.model.sem_seg_head.num_classes, depth_bins=spec.model.projection.depth_bins,
-        enable_3d=ds.enable_3d, enable_mp_occ=ds.enable_mp_occ, max_samples=part.max_samples,
+        enable_3d=ds.enable_3d, enable_mp_occ=ds.enable_mp_occ, multiplane_target=ds.multiplane_target,
+        max_samples=part.max_samples,
     )

@@ -17,7 +17,8 @@ from PIL import Image
 
 from nvpanoptix3d.data.categories import DataError, map_labels
 from nvpanoptix3d.data.options import DatasetOptions
-from nvpanoptix3d.data.targets import masks_3d, multiplane_occupancy, occupancy_pyramid, segments_2d
+from nvpanoptix3d.data.targets import (masks_3d, multiplane_band, multiplane_occupancy, occupancy_pyramid,
+                                      segments_2d)
 from nvpanoptix3d.geometry import FrustumGrid, scale_intrinsic
 
 
@@ -81,12 +82,16 @@ def assemble_sample(opt: DatasetOptions, grid: FrustumGrid, frame: Frame, label_
     if tudf.shape != frame.frustum.shape:
         raise DataError(f"{frame.files['geometry']}: shape {tudf.shape}, expected {frame.frustum.shape} "
                         "(the frustum mask's grid, model.frustum3d.grid_dimensions)")
-    tudf = np.clip(np.abs(tudf), *opt.truncation_range).astype(np.float32)
+    abs_tdf = np.abs(tudf)
+    tudf = np.clip(abs_tdf, *opt.truncation_range).astype(np.float32)
     if opt.enable_mp_occ:
         rw, rh = opt.reduced_target_size
+        # NVIDIA's band reads the unclipped |TDF| (its own clip at 12); ours the clipped shell as before
+        band = multiplane_band(abs_tdf if opt.multiplane_target == "nvidia" else tudf, opt.multiplane_target,
+                               opt.truncation_range)
         sample["mp_occ"] = torch.from_numpy(multiplane_occupancy(
-            tudf, grid, frame.frustum, scale_intrinsic(intrinsic, (w, h), (rw, rh)), (rw, rh),
-            opt.depth_bins, opt.depth_max))
+            band, grid, frame.frustum, scale_intrinsic(intrinsic, (w, h), (rw, rh)), (rw, rh),
+            opt.depth_bins, opt.depth_max, rule=opt.multiplane_target))
     if opt.enable_3d:
         sem3, ins3, weighting = frame.volumes_3d()
         for key, vol in (("segmentation", sem3), ("weighting", weighting)):

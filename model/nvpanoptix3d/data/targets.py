@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -58,28 +60,80 @@ def occupancy_pyramid(tudf: torch.Tensor, thresholds: tuple[float, float, float]
     return out
 
 
-def multiplane_occupancy(tudf: np.ndarray, grid: FrustumGrid, frustum: np.ndarray, intrinsic: np.ndarray,
-                         size: tuple[int, int], bins: int, depth_max: float, surface: float = 1.0) -> np.ndarray:
-    """(bins, H, W) float: 1 where a near-surface voxel of the frustum lands at pixel (v, u), depth plane b.
+MultiplaneRule = Literal["nvidia", "surface"]
 
-    ``intrinsic`` is K at ``size`` (W, H), the reduced image the 3D stage lifts at. Each near-surface voxel
-    (``tudf < surface``) is taken at its centre in NVIDIA's placement -- the very point NVIDIA's
-    ``BackProjection`` samples for it -- and indexed as the lifting reads the multi-plane prediction: pixel
-    ``(floor(v), floor(u))``, plane ``floor(z * bins / depth_max)``; kept when depth_min <= z <= depth_max and
-    0 <= u < W, 0 <= v < H (BackProjection's rule). Then dilated by one plane and one pixel (3x3x3 max-pool), as
-    NVIDIA's target. The band (``surface``) and the union over voxels are ours (docs/data-format.md).
+NVIDIA_TDF_CLIP = 12.0
+"""NVIDIA clips |TDF| here (``DatasetConstants.DEFAULT_TRUNCATION``) before comparing it with the band."""
+
+SLAB_VOXELS = 1 << 20
+"""The ``nvidia`` rule projects the frustum in x-slabs of about this many voxels (memory at 256^3)."""
+
+
+def multiplane_band(abs_tdf: np.ndarray, rule: MultiplaneRule, truncation_range: tuple[float, float]) -> np.ndarray:
+    """Boolean volume of the voxels the multi-plane target marks occupied under ``rule``.
+
+    ``nvidia``: ``min(|TDF|, 12) < truncation_range[1]`` (TAO 7.0.1's ``mp_occupancy`` transform: a band of 12
+    voxels at the default [0, 12]; above 12 every voxel is in it). ``surface``: ``|TDF| < 1``, the surface shell.
+    """
+    if rule == "nvidia":
+        return np.minimum(abs_tdf, NVIDIA_TDF_CLIP) < float(truncation_range[1])
+    if rule == "surface":
+        return abs_tdf < 1.0
+    raise ValueError(f"dataset.multiplane_target: unknown rule {rule!r}, expected 'nvidia' or 'surface'")
+
+
+def multiplane_occupancy(band: np.ndarray, grid: FrustumGrid, frustum: np.ndarray, intrinsic: np.ndarray,
+                         size: tuple[int, int], bins: int, depth_max: float,
+                         rule: MultiplaneRule = "nvidia") -> np.ndarray:
+    """(bins, H, W) float multi-plane occupancy target of a ``band`` volume (:func:`multiplane_band`).
+
+    ``intrinsic`` is K at ``size`` (W, H), the reduced image the 3D stage lifts at. A voxel's sample point is
+    projected as the lifting reads the multi-plane prediction: pixel ``(floor(v), floor(u))``, plane
+    ``floor(z * bins / depth_max)`` (NVIDIA writes ``* 100``, its ``depth_bins``); kept when
+    depth_min <= z <= depth_max and 0 <= u < W, 0 <= v < H (``BackProjection``'s rule). Then dilated by one
+    plane and one pixel (3x3x3 max-pool), as NVIDIA's target. The rules (docs/data-format.md):
+
+    - ``nvidia`` (TAO 7.0.1 ``gen_occ2d_tg``): every ``BackProjection`` voxel v with ``frustum[v]`` whose sample
+      (the centre of grid voxel v - 1) is kept writes ``band[v]`` -- NVIDIA reads the volumes at v, not v - 1 --
+      and where several land on one cell the last in BP's order (C order of v) wins, so a far voxel outside the
+      band can clear a 1. Decided here explicitly, not by numpy's or CUDA's duplicate-index assignment.
+    - ``surface`` (ours): 1 where any voxel i with ``band[i] & frustum[i]`` lands, its own centre projected.
     """
     w, h = size
     occ = np.zeros((bins, h, w), dtype=np.float32)
-    idx = np.argwhere((tudf < surface) & frustum)
-    if idx.size == 0:
-        return occ
     placed = grid.with_camera(intrinsic, size, reduced_size=size)
-    centers = placed.origin + (idx + 0.5) * placed.voxel_size
-    uvz = placed.project(centers, placed.reduced_intrinsic().double().numpy())
-    u, v, z = uvz[:, 0], uvz[:, 1], uvz[:, 2]
-    ok = (z >= placed.depth_min) & (z <= placed.depth_max) & (u >= 0) & (u < w) & (v >= 0) & (v < h)
-    b = np.clip(np.floor(z[ok] * bins / depth_max).astype(int), 0, bins - 1)
-    occ[b, np.floor(v[ok]).astype(int), np.floor(u[ok]).astype(int)] = 1.0
+    k = placed.reduced_intrinsic().double().numpy()
+    if rule == "surface":
+        idx = np.argwhere(band & frustum)
+        cells, _ = _cells(placed, k, idx.astype(np.float64), occ.shape, depth_max)
+        occ.reshape(-1)[cells] = 1.0
+    elif rule == "nvidia":
+        # BP order is x-major; slabs of x in increasing order keep "later overwrites earlier" across slabs.
+        step = max(1, SLAB_VOXELS // max(1, frustum.shape[1] * frustum.shape[2]))
+        for x0 in range(0, frustum.shape[0], step):
+            idx = np.argwhere(frustum[x0:x0 + step])
+            if idx.size == 0:
+                continue
+            idx[:, 0] += x0
+            cells, ok = _cells(placed, k, idx.astype(np.float64) - 1.0, occ.shape, depth_max)
+            values = band[tuple(idx[ok].T)].astype(np.float32)
+            rev_first = np.unique(cells[::-1], return_index=True)[1]  # first in reverse = last in BP order
+            last = len(cells) - 1 - rev_first
+            occ.reshape(-1)[cells[last]] = values[last]
+    else:
+        raise ValueError(f"dataset.multiplane_target: unknown rule {rule!r}, expected 'nvidia' or 'surface'")
     occ_t = torch.from_numpy(occ)[None, None]
     return F.max_pool3d(occ_t, kernel_size=3, stride=1, padding=1)[0, 0].numpy()
+
+
+def _cells(placed: FrustumGrid, k: np.ndarray, grid_index: np.ndarray, shape: tuple[int, int, int],
+           depth_max: float) -> tuple[np.ndarray, np.ndarray]:
+    """Flat (plane, v, u) cell of each kept voxel centre (grid index, float) and the kept mask, in input order."""
+    bins, h, w = shape
+    if grid_index.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, bool)
+    uvz = placed.project(placed.origin + (grid_index + 0.5) * placed.voxel_size, k)
+    u, v, z = uvz[:, 0], uvz[:, 1], uvz[:, 2]
+    ok = (z >= placed.depth_min) & (z <= placed.depth_max) & (u >= 0) & (u < w) & (v >= 0) & (v < h)
+    b = np.clip(np.floor(z[ok] * bins / depth_max).astype(np.int64), 0, bins - 1)
+    return (b * h + np.floor(v[ok]).astype(np.int64)) * w + np.floor(u[ok]).astype(np.int64), ok
