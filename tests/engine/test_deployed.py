@@ -107,9 +107,10 @@ def test_exported_model_sources_fail_clearly(tiny_data, exported, tmp_path, caps
         assert "Traceback" not in err
 
 
-def test_a_2d_model_exported_for_a_static_batch_runs_any_batch(tiny_data, trained_3d, tmp_path):
+def test_a_2d_model_exported_for_a_static_batch_runs_any_batch(tiny_data, trained_2d, tmp_path):
     """export.batch_size=1 or 4 gives a static batch; inference with batch 2 over 6 images splits (batch 1) or
-    pads (batch 4: 2 -> 4) and writes what the dynamic-batch model writes."""
+    pads (batch 4: 2 -> 4) and writes what the dynamic-batch model writes. (A 2D checkpoint: the 3D ONNX takes
+    one image whatever the 2D batch, and its inputs are these 2D outputs.)"""
     images = tmp_path / "images"
     with tarfile.open(tiny_data / "images.tar.gz") as tf:
         tf.extractall(images, filter="data")
@@ -118,19 +119,22 @@ def test_a_2d_model_exported_for_a_static_batch_runs_any_batch(tiny_data, traine
         out = tmp_path / f"export_b{batch}"
         out.mkdir()
         spec = write_spec(out / "s.yaml", make_spec(tiny_data, out, **{
-            "dataset.enable_3d": True, "export.checkpoint": str(trained_3d / "latest.pth"),
-            "export.input_width": 160, "export.input_height": 120, "export.max_voxels": 40000,
-            "export.batch_size": batch}))
+            "export.checkpoint": str(trained_2d / "latest.pth"),
+            "export.input_width": 160, "export.input_height": 120, "export.batch_size": batch}))
         assert run_action("export", spec) == 0
+        assert not (out / "model_3d.onnx").exists()
         res = tmp_path / f"inf_b{batch}"
         res.mkdir()
         spec = write_spec(res / "s.yaml", make_spec(tiny_data, res, **{
-            "dataset.enable_3d": True, "inference.images_dir": str(images), "inference.batch_size": 2,
-            "inference.onnx_file_2d": str(out / "model_2d.onnx"),
-            "inference.onnx_file_3d": str(out / "model_3d.onnx")}))
+            "inference.images_dir": str(images), "inference.batch_size": 2,
+            "inference.onnx_file_2d": str(out / "model_2d.onnx")}))
         assert run_action("inference", spec) == 0
         results[batch] = json.loads((res / "inference" / "index.json").read_text())["images"]
     assert len(results[1]) == len(results[4]) == len(results[-1]) == 6
     for a, b, c in zip(results[1], results[4], results[-1]):
         assert a["segments_2d"] == b["segments_2d"] == c["segments_2d"]
-        assert a["segments_3d"] == b["segments_3d"] == c["segments_3d"]
+        depths = [np.load(tmp_path / f"inf_b{n}" / "inference" / e["files"]["depth_npy"])
+                  for n, e in ((1, a), (4, b), (-1, c))]
+        assert depths[2].max() > 0  # a real depth map, compared pixel for pixel
+        np.testing.assert_allclose(depths[0], depths[2], rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(depths[1], depths[2], rtol=1e-4, atol=1e-4)
