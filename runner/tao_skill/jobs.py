@@ -6,11 +6,8 @@ Workspace layout: ``jobs.sqlite``, ``jobs/<job_id>/{spec.yaml, plan.json, log.tx
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
-import secrets
-import socket
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -49,6 +46,11 @@ CREATE TABLE IF NOT EXISTS jobs (
 """
 #: Columns added after the first release (older workspaces get them on first open).
 _ADDED = {"runner_pid": "INTEGER", "host": "TEXT", "heartbeat": "REAL", "detail": "TEXT"}
+
+
+def _token() -> str:
+    """Six hex digits from the OS's CSPRNG (what ``secrets.token_hex(3)`` returns, without importing secrets)."""
+    return os.urandom(3).hex()
 
 
 def default_workspace() -> Path:
@@ -137,7 +139,7 @@ class JobStore:
             conn.close()
 
     def new_id(self, action: str) -> str:
-        return f"{action.replace('_', '-')}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+        return f"{action.replace('_', '-')}-{time.strftime('%Y%m%d-%H%M%S')}-{_token()}"
 
     def job_dir(self, job_id: str) -> Path:
         return self.workspace / "jobs" / job_id
@@ -209,6 +211,8 @@ class JobStore:
             row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         if row is None:
             known = [j.id for j in self.list()][-50:]
+            import difflib  # noqa: PLC0415 - only for an unknown id
+
             close = difflib.get_close_matches(job_id, known, n=1)
             raise RunnerError(ErrorItem("job_id", f"no job `{job_id}` in workspace {self.workspace}", got=job_id,
                                         suggestion=f"did you mean {close[0]}?" if close else
@@ -243,6 +247,8 @@ def pid_alive(pid: int | None) -> bool:
 
 
 def this_host() -> str:
+    import socket  # noqa: PLC0415 - a job's host, when one is recorded
+
     return socket.gethostname()
 
 

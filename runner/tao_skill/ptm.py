@@ -19,8 +19,6 @@ file needs ``--ptm-kind``.
 
 from __future__ import annotations
 
-import pickletools
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +35,9 @@ def kinds(skill_info: dict[str, Any]) -> dict[str, Any]:
 
 def tensor_names(path: Path) -> list[str]:
     """Strings of a torch.save archive's pickle (tensor names among them); nothing is executed."""
+    import pickletools  # noqa: PLC0415 - only when a --ptm file is read
+    import zipfile  # noqa: PLC0415
+
     names: list[str] = []
     with zipfile.ZipFile(path) as zf:
         for member in zf.namelist():
@@ -51,6 +52,8 @@ def detect_kind(skill_info: dict[str, Any], path: Path) -> tuple[str | None, str
     """(kind, why) of a local checkpoint file by its tensor names; (None, why) when undecidable."""
     cfg = skill_info.get("ptm_kinds") or {}
     prefixes = tuple(cfg.get("strip_prefixes") or ())
+    import zipfile  # noqa: PLC0415
+
     if not zipfile.is_zipfile(path):
         return None, (f"{path.name} is not a plain torch.save archive (encrypted, or another format): its tensor "
                       "names cannot be read without loading it")

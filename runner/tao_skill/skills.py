@@ -8,11 +8,9 @@ install) the repository root is the skill directory of this repo's network.
 
 from __future__ import annotations
 
-import difflib
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +20,17 @@ from tao_skill.yamlio import InputError, load_file, load_yaml_file
 SKILL_INFO = Path("references") / "skill_info.yaml"
 
 
+def _package_dir() -> Path:
+    """The installed ``tao_skill`` folder: a wheel installs its package data (``bank/``) as files (read from
+    here rather than through importlib.resources, which would import tempfile, shutil, zipfile on every plan)."""
+    return Path(__file__).resolve().parent
+
+
 def _bank_roots() -> list[Path]:
     roots: list[Path] = []
-    bank = resources.files("tao_skill") / "bank"
+    bank = _package_dir() / "bank"
     if bank.is_dir():
-        roots += sorted(Path(str(p)) for p in bank.iterdir() if (Path(str(p)) / SKILL_INFO).is_file())
+        roots += sorted(p for p in bank.iterdir() if (p / SKILL_INFO).is_file())
     # Source checkout / editable install: <repo>/runner/tao_skill -> <repo>
     repo = Path(__file__).resolve().parents[2]
     if (repo / SKILL_INFO).is_file() and (repo / "runner" / "tao_skill").is_dir():
@@ -208,6 +212,8 @@ def get_skill(network: str, skill_dir: Path | None = None) -> Skill:
     skills = discover(skill_dir)
     if network in skills:
         return skills[network]
+    import difflib  # noqa: PLC0415 - only for an unknown name
+
     close = difflib.get_close_matches(network, list(skills), n=1)
     raise RunnerError(ErrorItem("network", f"unknown network `{network}`; known: {', '.join(sorted(skills)) or 'none'}",
                                 expected=sorted(skills), got=network, suggestion=close[0] if close else None))
@@ -215,6 +221,8 @@ def get_skill(network: str, skill_dir: Path | None = None) -> Skill:
 
 def require_action(skill: Skill, action: str) -> None:
     if action not in skill.actions:
+        import difflib  # noqa: PLC0415
+
         close = difflib.get_close_matches(action, skill.actions, n=1)
         raise RunnerError(ErrorItem("action", f"`{skill.network}` has no action `{action}`; actions: "
                                     f"{', '.join(skill.actions)}", expected=skill.actions, got=action,

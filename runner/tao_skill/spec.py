@@ -10,7 +10,6 @@ source root given for them, else against the spec file's folder (``anchor_source
 from __future__ import annotations
 
 import copy
-import difflib
 import re
 from pathlib import Path
 from typing import Any, Iterable
@@ -132,6 +131,8 @@ class SpecBuilder:
         # A did-you-mean costs a fuzzy match against every key: only the first few unknown keys get one
         # (a generated file of 100,000 unknown keys must not take minutes), and never an absurdly long key.
         suggest = len(self.errors) < MAX_SUGGESTIONS and len(key) <= 200
+        if suggest:
+            import difflib  # noqa: PLC0415 - only for an unknown key
         close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6) if suggest else []
         if not close and suggest:
             last = key.rsplit(".", 1)[-1]

@@ -144,14 +144,15 @@ def test_packaged_skill_is_in_sync(tao):
 
 
 def test_installed_bank_is_found_through_package_data(tmp_path, monkeypatch, toy, tao):
-    """In a wheel the bank lives in tao_skill/bank/<network>/; discovery reads it via importlib.resources."""
+    """In a wheel the bank lives in tao_skill/bank/<network>/ (package data installed as files); discovery
+    reads it from the package folder."""
     import shutil
 
     from tao_skill import skills
 
     package = tmp_path / "site" / "tao_skill"
     shutil.copytree(toy["skill"], package / "bank" / "toyseg")
-    monkeypatch.setattr(skills.resources, "files", lambda name: package)
+    monkeypatch.setattr(skills, "_package_dir", lambda: package)
     found = skills.discover()
     assert found["toyseg"].root == (package / "bank" / "toyseg").resolve()
     assert "nvpanoptix3d" in found  # the source tree still counts in a dev install

@@ -7,7 +7,6 @@ back from the study. Nothing here imports Optuna, so the plan path stays fast.
 
 from __future__ import annotations
 
-import difflib
 import importlib.util
 import re
 from pathlib import Path
@@ -95,6 +94,8 @@ def resolve(skill: Skill, schema: dict[str, Any], options: dict[str, Any], expli
         errors.append(ErrorItem("--algorithm", f"{algorithm}: {NOT_SUPPORTED[algorithm]}", expected=sorted(ALGORITHMS),
                                 got=algorithm, suggestion="bohb"))
     elif algorithm not in ALGORITHMS:
+        import difflib  # noqa: PLC0415 - only for an unknown name
+
         close = difflib.get_close_matches(algorithm, list(ALGORITHMS), n=1)
         errors.append(ErrorItem("--algorithm", f"unknown algorithm `{algorithm}`", expected=sorted(ALGORITHMS),
                                 got=algorithm, suggestion=close[0] if close else None))

@@ -11,7 +11,6 @@ to the runner.
 from __future__ import annotations
 
 import ast
-import difflib
 import math
 import re
 from dataclasses import asdict, dataclass, field
@@ -251,6 +250,8 @@ def build_space(schema: dict[str, Any], *, add: list[str] | None = None, fixed: 
         key, custom = _parse_param(raw)
         key = shorthand.get(key, key)
         if key not in leaves:
+            import difflib  # noqa: PLC0415 - only for an unknown name
+
             close = difflib.get_close_matches(key, list(leaves), n=1)
             errors.append(ErrorItem("--param", f"`{key}` is not a key of the train spec", got=key,
                                     suggestion=close[0] if close else None))

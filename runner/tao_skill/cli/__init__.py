@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import errno
 import os
-import sqlite3
 import sys
-import tempfile
 import time
-import traceback
 from pathlib import Path
 
 import click
@@ -97,8 +94,18 @@ def _workspace_of(argv: list[str]) -> Path | None:
     return default_workspace()
 
 
+def _database_errors() -> tuple[type[BaseException], ...]:
+    """sqlite3's DatabaseError once sqlite3 is loaded (no exception can come from it before; a plan that never
+    opens the job store does not import it)."""
+    mod = sys.modules.get("sqlite3")
+    return (mod.DatabaseError,) if mod is not None else ()
+
+
 def _crash_log(argv: list[str]) -> str | None:
     """Write the current exception's traceback to ``<workspace>/logs/`` (else the temp folder); return the path."""
+    import tempfile  # noqa: PLC0415 - error path only
+    import traceback  # noqa: PLC0415
+
     text = f"tao-skill {' '.join(argv)}\n\n{traceback.format_exc()}"
     name = f"error-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.txt"
     candidates = []
@@ -183,7 +190,7 @@ def _main(args: list[str], app: Application) -> int:
         return EXIT_INVALID
     except RunnerError as exc:  # raised outside a command body (should not happen; rendered anyway)
         return app.fail(exc)
-    except sqlite3.DatabaseError as exc:
+    except _database_errors() as exc:
         log = _crash_log(args)
         return app.fail(RunnerError(ErrorItem("--workspace", f"the workspace's job database cannot be used: {exc} "
                                                              "(point --workspace at another folder)"), EXIT_INVALID,
@@ -209,6 +216,8 @@ def _main(args: list[str], app: Application) -> int:
 def _unexpected(app: Application, args: list[str], exc: BaseException, log: str | None, *, code: int = 1,
                 what: str = "internal error") -> int:
     if os.environ.get("TAO_SKILL_DEBUG"):
+        import traceback  # noqa: PLC0415 - error path only
+
         traceback.print_exception(exc)
     message = f"{what}: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
     message += f" (details in {log})" if log else " (set TAO_SKILL_DEBUG=1 for a traceback)"

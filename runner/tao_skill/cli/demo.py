@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import click
@@ -50,6 +49,8 @@ def register(cli: click.Group) -> None:
         from tao_skill.cli.options import workspace_path  # noqa: PLC0415
 
         workspace = workspace_path(workspace).resolve()  # a file or read-only folder: exit 2 naming it
+        import tempfile  # noqa: PLC0415 - only the demo needs it
+
         workdir = (workdir or Path(tempfile.mkdtemp(prefix=f"{network}-demo-"))).resolve()
         extra = ["--skill-dir", str(skill_dir)] if skill_dir else []
         results = run_demo(network, steps, workdir=workdir, workspace=workspace, skill_dir=skill.root,

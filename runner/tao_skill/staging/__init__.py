@@ -13,10 +13,21 @@ Public API (boto3 is imported only when an ``s3://`` value is actually staged or
 from pathlib import Path
 from typing import Any
 
-from tao_skill.staging.archive import ExtractLimits, check_archive, extract_archive, extract_into
 from tao_skill.staging.errors import StagingError, scrub
 from tao_skill.staging.stage import plan_data_sources, stage_data_sources
 from tao_skill.staging.uris import is_archive, is_s3_uri, parse_s3_uri
+
+
+_ARCHIVE_NAMES = ("ExtractLimits", "check_archive", "extract_archive", "extract_into")
+
+
+def __getattr__(name: str) -> Any:
+    """The archive names on first use (tarfile and zipfile stay out of a plan's imports)."""
+    if name in _ARCHIVE_NAMES:
+        from tao_skill.staging import archive  # noqa: PLC0415
+
+        return getattr(archive, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def upload_results(

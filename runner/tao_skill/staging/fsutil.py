@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
-import uuid
 from pathlib import Path
 from typing import Any
 
 
 def temp_sibling(path: Path, tag: str) -> Path:
     """A unique hidden name next to ``path`` (same file system, so ``os.replace`` is atomic)."""
-    return path.parent / f".{path.name}.{tag}-{uuid.uuid4().hex[:12]}"
+    return path.parent / f".{path.name}.{tag}-{os.urandom(6).hex()}"
 
 
 def atomic_write_json(path: Path, data: Any) -> None:
     """Write ``data`` as JSON to ``path`` through a temp file and ``os.replace``."""
+    import tempfile  # noqa: PLC0415 - writes only (a plan reads)
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -44,6 +43,8 @@ def remove_tree(path: Path) -> None:
     if path.is_symlink() or path.is_file():
         path.unlink(missing_ok=True)
     elif path.exists():
+        import shutil  # noqa: PLC0415
+
         shutil.rmtree(path)
 
 

@@ -13,7 +13,6 @@ Only a definite "does not exist" is an error (exit 2, at the spec key, naming th
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Mapping
@@ -32,7 +31,9 @@ def _refuses_new_folders(folder: Path) -> str | None:
     """Whether the kernel refuses a new folder in ``folder`` although ``os.access`` allows it (root on /proc,
     /sys or a read-only mount): make and remove one hidden probe folder; the reason when that fails."""
     try:
-        os.rmdir(tempfile.mkdtemp(prefix=".tao-skill-probe-", dir=folder))
+        probe = folder / f".tao-skill-probe-{os.urandom(6).hex()}"  # what mkdtemp makes, without tempfile
+        os.mkdir(probe, 0o700)
+        os.rmdir(probe)
     except OSError as exc:
         return exc.strerror or type(exc).__name__
     return None

@@ -23,19 +23,11 @@ business, checked before staging. boto3 is imported only when an ``s3://`` value
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
-from tao_skill.staging.archive import (
-    ExtractLimits,
-    extract_archive,
-    extract_into,
-    folder_marker,
-    is_extracted,
-    merge_marker,
-)
+from tao_skill.staging.markers import folder_marker, is_extracted, merge_marker
 from tao_skill.staging.cache import CacheIndex
 from tao_skill.staging.errors import StagingError
 from tao_skill.staging.fsutil import file_signature
@@ -49,9 +41,9 @@ from tao_skill.staging.uris import (
 )
 
 if TYPE_CHECKING:
+    from tao_skill.staging.archive import ExtractLimits
     from tao_skill.staging.s3download import S3Stager
 
-log = logging.getLogger("tao_skill.staging")
 
 DATA_ARCHIVE_DIR = "data"  # packaged layout: <base_dir>/data/images.tar.gz -> <base_dir>/data/<scene_id>/...
 
@@ -275,6 +267,10 @@ def stage_data_sources(
         StagingError: the first source that could not be staged (one line, naming key, URI, fix).
     """
     cache_dir = Path(cache_dir).absolute()
+    import logging  # noqa: PLC0415 - staging only (a plan does not stage)
+
+    from tao_skill.staging.archive import ExtractLimits  # noqa: PLC0415 - tarfile/zipfile only to stage
+
     limits = ExtractLimits.coerce(limits)
     items = _items(values, inputs)
     stager: S3Stager | None = None
@@ -296,12 +292,14 @@ def stage_data_sources(
                 local = _stage_local(key, value, spec, cache_dir, limits)
         except StagingError as exc:
             raise exc.with_key(key) from exc.__cause__
-        log.info("staged %s = %s -> %s", key, value, local)
+        logging.getLogger("tao_skill.staging").info("staged %s = %s -> %s", key, value, local)
         done[memo] = out[key] = str(local)
     return out
 
 
 def _stage_local(key: str, value: str, spec: Mapping[str, Any], cache_dir: Path, limits: ExtractLimits) -> Path:
+    from tao_skill.staging.archive import extract_archive, extract_into  # noqa: PLC0415
+
     path = local_path_of(value)
     if not path.exists():
         raise _missing_local(key, value, path)
@@ -329,6 +327,8 @@ def _stage_local(key: str, value: str, spec: Mapping[str, Any], cache_dir: Path,
 
 
 def _stage_s3(key: str, value: str, spec: Mapping[str, Any], stager: S3Stager, limits: ExtractLimits) -> Path:
+    from tao_skill.staging.archive import extract_archive, extract_into  # noqa: PLC0415
+
     loc = parse_s3_uri(value)
     want = "file" if spec.get("type") == "file" else "folder"
     kind, objs = stager.locate(loc, want=want, key=key)
