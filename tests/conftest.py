@@ -7,8 +7,10 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -112,3 +114,37 @@ def s3(endpoint, monkeypatch, tmp_path):
     bucket = f"runner-{uuid.uuid4().hex[:8]}"
     client.create_bucket(Bucket=bucket)
     return client, bucket
+
+
+def build_eval_world(root: Path) -> dict:
+    """Data, a checkpoint and finished parent jobs, as the eval harness (tests/evals) lays them out."""
+    from tao_skill.jobs import JobStore  # noqa: PLC0415
+
+    data = root / "data"
+    for rel in ("meta/frustum_mask.npz", "meta/colormap.json", "meta/train.json", "meta/val.json", "meta/test.json",
+                "images.tar.gz"):
+        (data / rel).parent.mkdir(parents=True, exist_ok=True)
+        (data / rel).write_bytes(b"placeholder")
+    (root / "pretrained.pth").write_bytes(b"weights")
+    store = JobStore(root / "ws")
+    ids = {}
+    for name, action, files in (("parent_train", "train", ["model_epoch_000_step_00004.pth"]),
+                                ("parent_export", "export", ["model_2d.onnx", "model_3d.onnx"]),
+                                ("parent_engine", "gen_trt_engine", ["engines/model_2d.engine",
+                                                                     "engines/model_3d.engine"])):
+        job_id = store.new_id(action) + name[-3:]
+        results = store.job_dir(job_id) / "results"
+        store.create(job_id=job_id, parent_id=None, network="nvpanoptix3d", action=action, route="direct",
+                     results_dir=results, results_uri=None, plan={})
+        for f in files:
+            (results / f).parent.mkdir(parents=True, exist_ok=True)
+            (results / f).write_bytes(b"weights")
+        store.update(job_id, status="done", finished=time.time(), exit_code=0)
+        ids[name] = job_id
+    return {"data": str(data), "ptm": str(root / "pretrained.pth"), "workspace": str(root / "ws"), **ids}
+
+
+@pytest.fixture(scope="session")
+def eval_world():
+    """The eval harness's world builder (tests/evals and the fast-validation corpus plan the same calls)."""
+    return build_eval_world

@@ -13,12 +13,10 @@ ranges ({key: [low, high]}); choices ({key: [...]}).
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
 
-from tao_skill.jobs import JobStore
 
 REPO = Path(__file__).resolve().parents[2]
 EVALS = sorted((REPO / "skills").glob("*/evals/evals.json"))
@@ -38,32 +36,8 @@ def test_every_skill_has_evals_covering_its_workflows():
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    root = tmp_path_factory.mktemp("evals")
-    data = root / "data"
-    for rel in ("meta/frustum_mask.npz", "meta/colormap.json", "meta/train.json", "meta/val.json", "meta/test.json",
-                "images.tar.gz"):
-        (data / rel).parent.mkdir(parents=True, exist_ok=True)
-        (data / rel).write_bytes(b"placeholder")
-    ptm = root / "pretrained.pth"
-    ptm.write_bytes(b"weights")
-    workspace = root / "ws"
-    store = JobStore(workspace)
-    ids = {}
-    for name, action, files in (("parent_train", "train", ["model_epoch_000_step_00004.pth"]),
-                                ("parent_export", "export", ["model_2d.onnx", "model_3d.onnx"]),
-                                ("parent_engine", "gen_trt_engine", ["engines/model_2d.engine",
-                                                                     "engines/model_3d.engine"])):
-        job_id = store.new_id(action) + name[-3:]
-        results = store.job_dir(job_id) / "results"
-        store.create(job_id=job_id, parent_id=None, network="nvpanoptix3d", action=action, route="direct",
-                     results_dir=results, results_uri=None, plan={})
-        for f in files:
-            (results / f).parent.mkdir(parents=True, exist_ok=True)
-            (results / f).write_bytes(b"weights")
-        store.update(job_id, status="done", finished=time.time(), exit_code=0)
-        ids[name] = job_id
-    return {"data": str(data), "ptm": str(ptm), "workspace": workspace, **ids}
+def world(tmp_path_factory, eval_world):
+    return eval_world(tmp_path_factory.mktemp("evals"))
 
 
 def _get(doc, dotted):

@@ -82,36 +82,8 @@ def _record_plans(calls: list[list[str]], monkeypatch) -> list[tuple[str, dict]]
     return seen
 
 
-def _eval_world(root: Path) -> dict:
-    """Data, a checkpoint and finished parent jobs, as the eval harness (tests/evals) lays them out."""
-    from tao_skill.jobs import JobStore  # noqa: PLC0415
-
-    data = root / "data"
-    for rel in ("meta/frustum_mask.npz", "meta/colormap.json", "meta/train.json", "meta/val.json", "meta/test.json",
-                "images.tar.gz"):
-        (data / rel).parent.mkdir(parents=True, exist_ok=True)
-        (data / rel).write_bytes(b"placeholder")
-    (root / "pretrained.pth").write_bytes(b"weights")
-    store = JobStore(root / "ws")
-    ids = {}
-    for name, action, files in (("parent_train", "train", ["model_epoch_000_step_00004.pth"]),
-                                ("parent_export", "export", ["model_2d.onnx", "model_3d.onnx"]),
-                                ("parent_engine", "gen_trt_engine", ["engines/model_2d.engine",
-                                                                     "engines/model_3d.engine"])):
-        job_id = store.new_id(action) + name[-3:]
-        results = store.job_dir(job_id) / "results"
-        store.create(job_id=job_id, parent_id=None, network="nvpanoptix3d", action=action, route="direct",
-                     results_dir=results, results_uri=None, plan={})
-        for f in files:
-            (results / f).parent.mkdir(parents=True, exist_ok=True)
-            (results / f).write_bytes(b"weights")
-        store.update(job_id, status="done", finished=time.time(), exit_code=0)
-        ids[name] = job_id
-    return {"data": str(data), "ptm": str(root / "pretrained.pth"), "workspace": str(root / "ws"), **ids}
-
-
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> list[tuple[str, str, dict]]:
+def corpus(tmp_path_factory, eval_world) -> list[tuple[str, str, dict]]:
     """(origin, action, spec) of every spec the agreement test judges, mutations excluded."""
     root = tmp_path_factory.mktemp("fastcorpus")
     out: list[tuple[str, str, dict]] = []
@@ -135,7 +107,7 @@ def corpus(tmp_path_factory) -> list[tuple[str, str, dict]]:
     for action in ACTIONS:
         out.append((f"nv-whole:{action}", action, {k: v for k, v in whole.items() if k in SCHEMAS[action]["properties"]}))
 
-    world = _eval_world(root)
+    world = eval_world(root / "evals")
     calls = []
     for skill, case in EVAL_CASES:
         if skill != "tao-train-nvpanoptix3d":
