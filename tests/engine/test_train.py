@@ -146,7 +146,9 @@ def test_killed_training_leaves_a_loadable_checkpoint(tiny_data, tmp_path):
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
-    assert len(list(tmp_path.glob("model_*.pth"))) >= 3
+    saved = sorted(load_checkpoint(f)["global_step"] for f in tmp_path.glob("model_*.pth"))
+    assert len(saved) >= 3
     ck = load_checkpoint(tmp_path / "latest.pth")
-    assert ck["global_step"] >= 3 and ck["state_dict"]
+    # the kill may land between a step's model file and its latest.pth: latest is then the step before
+    assert ck["global_step"] >= saved[-1] - 1 and ck["global_step"] >= 2 and ck["state_dict"]
     assert _status(tmp_path)["status"] == "running"  # killed: never marked done
